@@ -1,0 +1,1 @@
+"""Deep-network experiments (ResNets on CIFAR-100/SVHN, Transformers on modular arithmetic)."""

@@ -54,6 +54,8 @@ class Data:
 
 def as_data(X, y, net: DiagonalNet) -> Data:
     """Check (X, y) against ``net`` and return them as float64 tensors on net's device."""
+    if not isinstance(net, DiagonalNet):
+        raise TypeError(f"net must be a DiagonalNet, got {type(net).__name__}")
     X_t = check.array("X", X, ndim=(2, 3))
     y_t = check.array("y", y, ndim=(1, 2))
     n, d = X_t.shape[-2:]
@@ -119,8 +121,6 @@ def gd(net: DiagonalNet, X, y, *, lr, steps: int, tol: float | None = None,
     blowup: raise :class:`GDDivergedError` when a loss is non-finite or exceeds
     ``blowup`` × max(1, initial loss).
     """
-    if not isinstance(net, DiagonalNet):
-        raise TypeError(f"net must be a DiagonalNet, got {type(net).__name__}")
     data = as_data(X, y, net)
     steps = check.integer("steps", steps, low=0)
     record_every = check.integer("record_every", record_every, low=0)

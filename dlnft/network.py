@@ -60,6 +60,10 @@ class DiagonalNet:
         """
         c_t = check.array("c", c, ndim=(0, 1, 2), low=0.0, low_open=True)
         lam_t = check.array("lam", lam, ndim=(0, 1, 2))
+        if shape is not None:
+            if not isinstance(shape, (tuple, list)):
+                raise TypeError(f"shape must be a tuple (M, d) or (d,), got {shape!r}")
+            shape = tuple(check.integer("shape entries", s, low=1) for s in shape)
         try:
             full = torch.broadcast_shapes(c_t.shape, lam_t.shape, tuple(shape or ()))
         except RuntimeError as exc:

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from . import _validate as check
-from .gd import GDResult, gd
+from .gd import GDResult, _lr_tensor, as_data, gd
 from .network import DiagonalNet
 
 RULES = ("merged", "separate")
@@ -59,12 +59,33 @@ def pretrain_finetune(net: DiagonalNet, task_pt, task_ft, *, gamma: float, lr_pt
     the shapes :func:`dlnft.gd.gd` accepts. lr_*, steps_*: step size and most steps of each
     stage; tol: stop a stage once every loss is below it.
     """
+    if not isinstance(net, DiagonalNet):
+        raise TypeError(f"net must be a DiagonalNet, got {type(net).__name__}")
+    # check every argument before the first step, naming it as the caller wrote it
+    gamma = check.real("gamma", gamma, low=0.0)
+    check.choice("rule", rule, RULES)
     X_pt, y_pt = _xy("task_pt", task_pt)
     X_ft, y_ft = _xy("task_ft", task_ft)
+    for name, X, y in (("task_pt", X_pt, y_pt), ("task_ft", X_ft, y_ft)):
+        _named(name, as_data, X, y, net)
+    for name, lr in (("lr_pt", lr_pt), ("lr_ft", lr_ft)):
+        _named(name, _lr_tensor, lr, net.M, net.w_plus.device)
+    check.integer("steps_pt", steps_pt, low=0)
+    check.integer("steps_ft", steps_ft, low=0)
+    if tol is not None:
+        check.real("tol", tol, low=0.0, low_open=True)
     pt = gd(net, X_pt, y_pt, lr=lr_pt, steps=steps_pt, tol=tol)
     init = finetune_init(pt.net, gamma, rule)
     ft = gd(init, X_ft, y_ft, lr=lr_ft, steps=steps_ft, tol=tol)
     return PTFTResult(pt=pt, ft_init=init, ft=ft)
+
+
+def _named(name, fn, *args):
+    """fn(*args), with a refusal re-raised under the name of the caller's argument."""
+    try:
+        return fn(*args)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{name}: {exc}") from exc
 
 
 def _xy(name, task):

@@ -83,6 +83,12 @@ def loss(net: DiagonalNet, X, y) -> np.ndarray:
     return ((r**2).sum(-1) / (2 * data.n)).cpu().numpy()
 
 
+def gradient(net: DiagonalNet, X, y) -> np.ndarray:
+    """∂L/∂β = Xᵀ(Xβ − y)/n of every network, shape (M, d)."""
+    data = as_data(X, y, net)
+    return data.grad_beta(data.residual(net.beta())).cpu().numpy()
+
+
 @dataclass
 class GDResult:
     """What :func:`gd` returns.

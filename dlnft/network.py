@@ -72,7 +72,7 @@ class DiagonalNet:
         if len(full) == 0:
             raise ValueError("give shape=(M, d) or (d,) when c and lam are scalars")
         if len(full) > 2:
-            raise ValueError(f"networks are (M, d) at most, got shape {full}")
+            raise ValueError(f"networks are (M, d) at most, got shape {tuple(full)}")
         c_t, lam_t = c_t.expand(full), lam_t.expand(full)
         excess = (lam_t.abs() - c_t).max().item()
         if excess > 1e-12 * c_t.max().item():

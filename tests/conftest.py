@@ -1,0 +1,33 @@
+"""Shared fixtures: the repository root and the book built once per test session."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory):
+    """Build the book once with warnings as errors; return (returncode, log, html folder)."""
+    out = tmp_path_factory.mktemp("book")
+    jb = shutil.which("jupyter-book", path=os.path.dirname(sys.executable)) or "jupyter-book"
+    proc = subprocess.run([jb, "build", str(ROOT), "--path-output", str(out), "-W", "-n",
+                           "--keep-going"], capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr, out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def book_html(book_build) -> Path:
+    """The built HTML folder (fails the requesting test when the build failed)."""
+    code, log, html = book_build
+    assert code == 0, f"jupyter-book build failed:\n{log[-4000:]}"
+    return html

@@ -382,3 +382,127 @@ def test_get_scale_refuses_unknown_scales(value):
             del os.environ["DLNFT_SCALE"]
         else:
             os.environ["DLNFT_SCALE"] = old
+
+
+# --- implicit_bias --------------------------------------------------------------------------
+
+from dlnft import implicit_bias as ib  # noqa: E402
+
+ELEMENTWISE = {          # function: its arguments, with valid values
+    "phi": dict(beta=0.5, c=1.0),
+    "phi_prime": dict(beta=0.5, c=1.0),
+    "bregman": dict(beta=0.5, beta0=0.2, c=1.0),
+    "ft_scale": dict(beta_pt=0.5, c=1.0, lam=0.2, gamma=0.3),
+    "layer_split": dict(beta=0.5, c=1.0, lam=0.2),
+    "merged_first_layer": dict(beta=0.5, c=1.0, lam=0.2),
+    "mirror_scale": dict(w_plus=1.0, w_minus=0.5, v_plus=0.3, v_minus=0.2),
+}
+
+
+@given(st.data())
+def test_implicit_bias_refuses_bad_elementwise_arguments(data):
+    fn = data.draw(st.sampled_from(sorted(ELEMENTWISE)))
+    kwargs = dict(ELEMENTWISE[fn])
+    name = data.draw(st.sampled_from(sorted(kwargs)))
+    bad = [BAD_REALS, st.just([]), st.just("x"), st.just([[1.0], [1.0, 2.0]])]
+    if name == "c":
+        bad.append(st.floats(-10, 0))
+    if name == "gamma":
+        bad.append(st.floats(-10, -1e-9))
+    if name == "lam":
+        bad.append(st.one_of(st.floats(1.0001, 10), st.floats(-10, -1.0001)))
+    kwargs[name] = data.draw(st.one_of(*bad))
+    refuses(lambda: getattr(ib, fn)(**kwargs), name,
+            count="implicit_bias elementwise: one bad argument")
+
+
+@given(st.data())
+def test_implicit_bias_refuses_shapes_that_do_not_broadcast(data):
+    fn = data.draw(st.sampled_from(sorted(ELEMENTWISE)))
+    kwargs = dict(ELEMENTWISE[fn])
+    a, b = sorted(data.draw(st.lists(st.sampled_from(sorted(kwargs)), min_size=2, max_size=2,
+                                     unique=True)))
+    n = data.draw(st.integers(2, 5))
+    kwargs[a] = np.full(n, kwargs[a])
+    kwargs[b] = np.full(n + 1, kwargs[b])
+    refuses(lambda: getattr(ib, fn)(**kwargs), (a, b),
+            count="implicit_bias elementwise: shapes do not broadcast")
+
+
+@st.composite
+def regression(draw):
+    """A solvable (X, y, c): n < d rows of a random design."""
+    d = draw(st.integers(2, 6))
+    n = draw(st.integers(1, d - 1))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    return rng.standard_normal((n, d)), rng.standard_normal(n), draw(st.floats(0.01, 10))
+
+
+@given(st.data())
+def test_solve_refuses_bad_arguments(data):
+    X, y, c = data.draw(regression())
+    n, d = X.shape
+    args = dict(X=X, y=y, c=c, beta0=0.0)
+    kwargs = dict()
+    case = data.draw(st.sampled_from(["X nan", "X 1d", "X empty", "y nan", "y long", "c neg",
+                                      "c long", "beta0 long", "beta0 inf", "tol", "max_iter",
+                                      "nu0"]))
+    name = case.split()[0]
+    if case == "X nan":
+        args["X"] = data.draw(with_bad_entry(X.shape, data.draw(BAD_REALS)))
+    elif case == "X 1d":
+        args["X"] = X[0]
+    elif case == "X empty":
+        args["X"], args["y"] = np.ones((0, d)), np.ones(0)
+    elif case == "y nan":
+        args["y"] = data.draw(with_bad_entry(y.shape, data.draw(BAD_REALS)))
+    elif case == "y long":
+        args["y"] = np.ones(n + 1)
+    elif case == "c neg":
+        args["c"] = data.draw(st.one_of(BAD_REALS, st.floats(-10, -1e-9)))
+    elif case == "c long":
+        args["c"] = np.ones(d + 1)
+    elif case == "beta0 long":
+        args["beta0"] = np.ones(d + 2)
+    elif case == "beta0 inf":
+        args["beta0"] = data.draw(BAD_REALS)
+    elif case == "tol":
+        kwargs["tol"] = data.draw(st.one_of(BAD_REALS, st.floats(-1, 0)))
+    elif case == "max_iter":
+        kwargs["max_iter"] = data.draw(st.one_of(st.integers(-5, 0), st.floats(0.5, 5.5)))
+    else:
+        kwargs["nu0"] = np.zeros(n + 1)
+    refuses(lambda: ib.solve(*args.values(), **kwargs), name, count="solve: one bad argument")
+
+
+@given(st.data())
+def test_solve_is_right_or_refuses_by_name(data):
+    """Solvable systems are interpolated; contradictory ones are refused, naming X and y."""
+    COUNTS["solve: interpolates, or refuses X beta = y with no solution"] += 1
+    X, y, c = data.draw(regression())
+    if data.draw(st.booleans()):            # duplicate a row with a different target
+        X, y = np.vstack([X, X[:1]]), np.append(y, y[0] + data.draw(st.floats(0.1, 5)))
+        refuses(lambda: ib.solve(X, y, c), ("X beta = y", "X", "y"),
+                count="solve: no solution refused")
+        return
+    sol = ib.solve(X, y, c)
+    assert np.isfinite(sol.beta).all()
+    assert np.max(np.abs(X @ sol.beta - y)) <= 1e-10 * max(1.0, np.max(np.abs(y))) * 10
+
+
+@given(st.data())
+def test_predict_finetune_refuses_mismatched_tasks(data):
+    d = data.draw(st.integers(2, 5))
+    pt = (np.eye(d)[:1], np.ones(1))
+    ft = (np.eye(d)[1:2], np.ones(1))
+    which = data.draw(st.sampled_from(["task_pt", "task_ft"]))
+    bad = data.draw(st.sampled_from(["X and y", (np.ones((1, d)),), None]))
+    tasks = dict(task_pt=pt, task_ft=ft)
+    tasks[which] = bad
+    refuses(lambda: ib.predict_finetune(tasks["task_pt"], tasks["task_ft"], c=1.0, lam=0.0,
+                                        gamma=1.0), which,
+            count="predict_finetune: a task that is no task")
+    tasks = dict(task_pt=pt, task_ft=(np.ones((1, d + 1)), np.ones(1)))
+    refuses(lambda: ib.predict_finetune(tasks["task_pt"], tasks["task_ft"], c=1.0, lam=0.0,
+                                        gamma=1.0), "task_ft",
+            count="predict_finetune: task_ft with another d")

@@ -1,1 +1,79 @@
-"""Deep-network experiments (ResNets on CIFAR-100/SVHN, Transformers on modular arithmetic)."""
+"""Deep-network experiments: the registry behind ``python -m dlnft.experiments``.
+
+Each :class:`Experiment` has a config dataclass with ``smoke()`` (CPU, seconds, fixtures or a
+small modulus) and ``full()`` (GPU, the real protocol) constructors, a ``run(config) -> dict``
+of JSON-serializable metrics, and a sweep per scale: config fields and the values they take
+(every combination is one run, for every seed).
+
+    balance        chapter 1: layer-norm balance of a bias-free ReLU MLP on modular addition
+    resnet         R7: ResNet-18 PT on 98 CIFAR-100 classes, FT (held-out pair, PT-class pair,
+                   SVHN) for n ∈ {10, …, 1000}, conv1 divided by α ∈ {0.01, …, 5}
+    resnet_groups  CIFAR-style ResNet-18: early vs late group scales, fresh head at γ
+    modular        Transformer PT on (+, ×) mod 97, FT on +, − and a²+b²: early vs late scales
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import balance, modular, resnet
+from .modular import ModularConfig, modular_dataset, modular_table
+from .resnet import ResNetConfig
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named experiment: its config class, run function, sweep and default seeds per scale."""
+    name: str
+    config: type
+    run: Callable[..., dict]
+    description: str
+    sweep: dict = field(default_factory=dict)
+    seeds: dict = field(default_factory=lambda: {"smoke": (0,), "full": tuple(range(10))})
+
+    def configs(self, scale: str, seeds=None) -> list:
+        """Every run of the sweep at ``scale``: the product of the sweep's values × seeds."""
+        if scale not in ("smoke", "full"):
+            raise ValueError(f"scale must be 'smoke' or 'full', got {scale!r}")
+        base = getattr(self.config, scale)()
+        grid = self.sweep.get(scale, {})
+        seeds = self.seeds[scale] if seeds is None else tuple(seeds)
+        if not seeds:
+            raise ValueError("seeds must hold at least one seed")
+        out = []
+        for values in itertools.product(*grid.values()):
+            point = dataclasses.replace(base, **dict(zip(grid, values)))
+            out += [dataclasses.replace(point, seed=s) for s in seeds]
+        return out
+
+
+ALPHAS = (0.01, 0.1, 0.5, 1.0, 2.0, 5.0)
+EARLY_SCALES = (0.1, 0.3, 1.0, 3.0, 10.0)
+
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
+    Experiment("balance", balance.BalanceConfig, balance.run,
+               "layer-norm balance of a bias-free ReLU MLP on modular addition (chapter 1)",
+               seeds={"smoke": (0,), "full": (0,)}),
+    Experiment("resnet", ResNetConfig, resnet.run,
+               "ResNet-18 PT on 98 CIFAR-100 classes, FT on the held-out pair, a PT-class pair "
+               "and SVHN; conv1 divided by alpha (the authors' protocol)",
+               sweep={"smoke": {"alpha": (0.1, 1.0)}, "full": {"alpha": ALPHAS}},
+               seeds={"smoke": (0,), "full": tuple(range(50))}),
+    Experiment("resnet_groups", ResNetConfig, resnet.run,
+               "CIFAR-style ResNet-18: early (stem, stages 1-2) vs late (stages 3-4) "
+               "initialization scale, fresh head at gamma = 1",
+               sweep={"smoke": {"group_scales": ((("early", 0.3),), (("early", 3.0),)),
+                                "arch": ("cifar",), "gamma": (1.0,)},
+                      "full": {"group_scales": tuple((("early", s),) for s in EARLY_SCALES),
+                               "arch": ("cifar",), "gamma": (1.0,)}}),
+    Experiment("modular", ModularConfig, modular.run,
+               "Transformer PT on (+, *) mod p, FT on +, - and a^2+b^2 from few pairs; early "
+               "(embeddings, attention) vs late (MLP-out, unembedding) initialization scale",
+               sweep={"smoke": {"early_scale": (0.3, 3.0)}, "full": {"early_scale": EARLY_SCALES}}),
+)}
+"""The experiments the command line knows, by name."""
+
+__all__ = ["EXPERIMENTS", "Experiment", "ModularConfig", "ResNetConfig", "modular_dataset",
+           "modular_table"]

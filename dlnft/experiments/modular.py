@@ -18,12 +18,19 @@ relative scale λ (their ratio) and of the absolute scale c (the overall factor)
 """
 from __future__ import annotations
 
+import copy
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .. import _validate as V
+from .._progress import bar
+from ..scale import device as default_device
+from .metrics import linear_cka, representation_change
+from .scaling import layer_norms, relative_change, scale_init
 
 OPS = {
     "+": lambda a, b, p: (a + b) % p,
@@ -83,3 +90,240 @@ def modular_dataset(p: int, op: str = "+", *, train_fraction: float = 0.5, seed:
     n_train = max(1, round(train_fraction * len(y)))
     tr, te = order[:n_train], order[n_train:]
     return x[tr], y[tr], x[te], y[te]
+
+
+TOKENS_PER_INPUT = 4
+"""An input is the sequence ``a  op  b  =``; the answer is read at the last position."""
+
+
+def encode(a: torch.Tensor, b: torch.Tensor, op: str, p: int) -> torch.Tensor:
+    """Token sequences (N, 4) int64: residues are tokens 0..p−1, the operations p..p+len(OPS)−1
+    (in the order of :data:`OPS`) and "=" is p + len(OPS)."""
+    V.choice("op", op, OPS)
+    op_token = p + list(OPS).index(op)
+    n = len(a)
+    return torch.stack([a, torch.full((n,), op_token), b, torch.full((n,), p + len(OPS))], 1)
+
+
+class _Block(nn.Module):
+    """Causal self-attention and a ReLU MLP, each added to the residual stream; no LayerNorm."""
+
+    def __init__(self, d_model: int, n_heads: int, d_mlp: int):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
+        self.attn_out = nn.Linear(d_model, d_model, bias=False)
+        self.mlp_in = nn.Linear(d_model, d_mlp, bias=False)
+        self.mlp_out = nn.Linear(d_mlp, d_model, bias=False)
+
+    def forward(self, h):
+        b, t, d = h.shape
+        q, k, v = self.qkv(h).view(b, t, 3, self.n_heads, d // self.n_heads).unbind(2)
+        att = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2),
+                                             v.transpose(1, 2), is_causal=True)
+        h = h + self.attn_out(att.transpose(1, 2).reshape(b, t, d))
+        return h + self.mlp_out(F.relu(self.mlp_in(h)))
+
+
+class ModularTransformer(nn.Module):
+    """Decoder-only Transformer on ``a op b =`` → logits over the p residues.
+
+    Weights: ``embed`` (token embedding, N(0, 1/d_model)), ``pos`` (position embedding, same),
+    per layer ``blocks.i.{qkv, attn_out, mlp_in, mlp_out}`` (PyTorch's default Linear
+    initialization, bias-free) and ``unembed`` (Linear d_model → p, bias-free).
+    """
+
+    def __init__(self, p: int, d_model: int = 128, n_heads: int = 4, d_mlp: int = 512,
+                 n_layers: int = 1):
+        super().__init__()
+        self.embed = nn.Embedding(p + len(OPS) + 1, d_model)
+        self.pos = nn.Embedding(TOKENS_PER_INPUT, d_model)
+        for e in (self.embed, self.pos):
+            nn.init.normal_(e.weight, std=d_model ** -0.5)
+        self.blocks = nn.ModuleList(_Block(d_model, n_heads, d_mlp) for _ in range(n_layers))
+        self.unembed = nn.Linear(d_model, p, bias=False)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The residual stream at the last position, (N, d_model): what the unembedding reads."""
+        h = self.embed(x) + self.pos.weight
+        for block in self.blocks:
+            h = block(h)
+        return h[:, -1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.unembed(self.features(x))
+
+
+def transformer_groups(n_layers: int) -> dict[str, tuple[str, ...]]:
+    """Early (embeddings, attention), middle (MLP-in) and late (MLP-out, unembedding) weights."""
+    blocks = [f"blocks.{i}" for i in range(n_layers)]
+    return {"early": ("embed", "pos", *(f"{b}.qkv" for b in blocks),
+                      *(f"{b}.attn_out" for b in blocks)),
+            "middle": tuple(f"{b}.mlp_in" for b in blocks),
+            "late": (*(f"{b}.mlp_out" for b in blocks), "unembed")}
+
+
+@dataclass(frozen=True)
+class ModularConfig:
+    """PT on several operations mod p, FT on each of ``ft_ops`` with few pairs.
+
+    p: prime modulus. pt_ops: operations of PT (keys of OPS except "/"). ft_ops: FT tasks, each
+        a "subset" task if it is a PT operation (new pairs, known operation) and "new" otherwise.
+    pt_fraction: fraction of the p² pairs used in PT (for every PT operation); FT pairs come
+        from the other pairs: ft_n for training, the rest for testing.
+    scale: overall factor on every weight's initialization (analogue of c); early_scale,
+        late_scale: extra factors on the early and late groups (their ratio ~ λ).
+    gamma: the FT unembedding is re-initialized and multiplied by gamma.
+    Training: full batch AdamW (lr, pt/ft weight decay), pt_steps / ft_steps steps, curves every
+    record_every steps.
+    """
+    p: int = 97
+    pt_ops: tuple = ("+", "*")
+    ft_ops: tuple = ("+", "-", "a2+b2")
+    pt_fraction: float = 0.4
+    ft_n: int = 500
+    d_model: int = 128
+    n_heads: int = 4
+    d_mlp: int = 512
+    n_layers: int = 1
+    scale: float = 1.0
+    early_scale: float = 1.0
+    late_scale: float = 1.0
+    gamma: float = 1.0
+    lr: float = 1e-3
+    pt_weight_decay: float = 1.0
+    ft_weight_decay: float = 0.0
+    pt_steps: int = 10000
+    ft_steps: int = 2000
+    record_every: int = 100
+    seed: int = 0
+
+    def __post_init__(self):
+        _prime("p", self.p)
+        for field_name in ("pt_ops", "ft_ops"):
+            ops = getattr(self, field_name)
+            if not ops:
+                raise ValueError(f"{field_name} must name at least one operation")
+            for op in ops:
+                V.choice(f"{field_name} entry", op, set(OPS) - {"/"})
+        V.real("pt_fraction", self.pt_fraction, low=0, high=1, low_open=True, high_open=True)
+        V.integer("ft_n", self.ft_n, low=1, high=round((1 - self.pt_fraction) * self.p ** 2) - 1)
+        for name in ("d_model", "n_heads", "d_mlp", "n_layers", "pt_steps", "ft_steps",
+                     "record_every"):
+            V.integer(name, getattr(self, name), low=1)
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model must be a multiple of n_heads, got {self.d_model} and "
+                             f"{self.n_heads}")
+        for name in ("scale", "early_scale", "late_scale", "gamma", "lr"):
+            V.real(name, getattr(self, name), low=0, low_open=True)
+        for name in ("pt_weight_decay", "ft_weight_decay"):
+            V.real(name, getattr(self, name), low=0)
+        V.integer("seed", self.seed, low=0)
+
+    @classmethod
+    def smoke(cls, **kw) -> "ModularConfig":
+        """Seconds on a CPU: p = 23, a narrow one-layer network, a few hundred steps."""
+        base = dict(p=23, ft_n=60, d_model=32, n_heads=2, d_mlp=64, pt_steps=300, ft_steps=150,
+                    lr=3e-3, record_every=50)
+        return cls(**{**base, **kw})
+
+    @classmethod
+    def full(cls, **kw) -> "ModularConfig":
+        """p = 97, d_model = 128, 4 heads, d_mlp = 512, 10k PT steps (a GPU minute or so)."""
+        return cls(**kw)
+
+
+def build_transformer(config: ModularConfig) -> ModularTransformer:
+    """The network of ``config``, its initialization scaled (overall, then early/late)."""
+    model = ModularTransformer(config.p, config.d_model, config.n_heads, config.d_mlp,
+                               config.n_layers)
+    groups = transformer_groups(config.n_layers)
+    scale_init(model, {"all": config.scale}, {"all": sum(groups.values(), ())})
+    scale_init(model, {"early": config.early_scale, "late": config.late_scale}, groups)
+    return model
+
+
+def _train(model, x, y, x_test, y_test, *, steps, lr, weight_decay, record_every, desc):
+    """Full-batch AdamW; returns the curves (step, train loss/acc, test loss/acc)."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    curves = {"step": [], "train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
+    for step in bar(range(steps + 1), desc=desc):
+        if step % record_every == 0 or step == steps:
+            with torch.no_grad():
+                for split, (xs, ys) in (("train", (x, y)), ("test", (x_test, y_test))):
+                    out = model(xs)
+                    curves[f"{split}_loss"].append(float(F.cross_entropy(out, ys)))
+                    curves[f"{split}_acc"].append(float((out.argmax(1) == ys).float().mean()))
+            curves["step"].append(step)
+        if step == steps:
+            break
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return curves
+
+
+def run(config: ModularConfig, *, device: str | None = None) -> dict:
+    """Pretrain on ``config.pt_ops``, then fine-tune a copy on each of ``config.ft_ops``.
+
+    Returns a JSON-serializable dict:
+        ``pt``: curves (step, train/test loss and accuracy; test = PT ops on the non-PT
+            pairs), test_acc, norms_init / norms_pt (per-weight Frobenius norms);
+        ``ft``: one entry per FT operation: op, kind ("subset" or "new"), test_acc, curves,
+            weight_change (per weight ‖W_FT − W_PT‖/‖W_PT‖; the unembedding is fresh, so
+            it is left out), representation (features at the last position on the FT test
+            pairs before vs after FT: pr_before, pr_after, ensd, cka, change = 1 − CKA) and
+            label_alignment_before / _after (linear CKA of those features with the one-hot
+            answers: how well the kernel already fits the FT task).
+    """
+    if not isinstance(config, ModularConfig):
+        raise TypeError(f"config must be a ModularConfig, got {type(config).__name__}")
+    device = device or default_device()
+    torch.manual_seed(config.seed)
+    p = config.p
+    a, b = torch.cartesian_prod(torch.arange(p), torch.arange(p)).T
+    order = torch.randperm(p * p, generator=torch.Generator().manual_seed(config.seed))
+    n_pt = round(config.pt_fraction * p * p)
+    pt_idx, ft_train, ft_test = (order[:n_pt], order[n_pt:n_pt + config.ft_n],
+                                 order[n_pt + config.ft_n:])
+
+    def task(ops, idx):
+        x = torch.cat([encode(a[idx], b[idx], op, p) for op in ops])
+        y = torch.cat([OPS[op](a[idx], b[idx], p) for op in ops])
+        return x.to(device), y.to(device)
+
+    model = build_transformer(config).to(device)
+    norms_init = layer_norms(model)
+    x_pt, y_pt = task(config.pt_ops, pt_idx)
+    x_pt_test, y_pt_test = task(config.pt_ops, order[n_pt:])
+    pt_curves = _train(model, x_pt, y_pt, x_pt_test, y_pt_test, steps=config.pt_steps,
+                       lr=config.lr, weight_decay=config.pt_weight_decay,
+                       record_every=config.record_every, desc="PT")
+    out = {"pt": {"curves": pt_curves, "test_acc": pt_curves["test_acc"][-1],
+                  "norms_init": norms_init, "norms_pt": layer_norms(model)}, "ft": []}
+
+    for op in config.ft_ops:
+        x, y = task((op,), ft_train)
+        x_test, y_test = task((op,), ft_test)
+        ft = copy.deepcopy(model)
+        ft.unembed.reset_parameters()
+        with torch.no_grad():
+            ft.unembed.weight.mul_(config.gamma)
+        before = {n: w.detach().clone() for n, w in ft.named_parameters() if n != "unembed.weight"}
+        with torch.no_grad():
+            rep_before = ft.features(x_test)
+        curves = _train(ft, x, y, x_test, y_test, steps=config.ft_steps, lr=config.lr,
+                        weight_decay=config.ft_weight_decay, record_every=config.record_every,
+                        desc=f"FT {op}")
+        with torch.no_grad():
+            rep_after = ft.features(x_test)
+        onehot = F.one_hot(y_test, p).double()
+        out["ft"].append({
+            "op": op, "kind": "subset" if op in config.pt_ops else "new",
+            "test_acc": curves["test_acc"][-1], "curves": curves,
+            "weight_change": relative_change(before, ft),
+            "representation": representation_change(rep_before, rep_after),
+            "label_alignment_before": linear_cka(rep_before, onehot),
+            "label_alignment_after": linear_cka(rep_after, onehot)})
+    return out

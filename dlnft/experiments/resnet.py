@@ -1,0 +1,290 @@
+"""Pretrained ResNets: PT on 98 CIFAR-100 classes, FT on a few samples of a new task.
+
+The authors' protocol (PAPER.md R7): torchvision ``resnet18(num_classes=100)`` from scratch;
+CIFAR-100 classes permuted per seed; PT on the 98 classes perm[2:] (labels 2–99); FT on the
+binary task of the two held-out classes perm[:2] read off logits 0–1, with n ∈ {10, …, 1000}
+training images; ``conv1.weight`` divided by α at initialization; SGD lr 1e-3, momentum 0.9,
+batch min(n, 128), cross-entropy until the training loss is < 0.01 (≤ 1000 epochs); inputs
+normalized by 0.5/0.5; no augmentation. The PT schedule is not given by the authors; here it
+is SGD with momentum at a constant learning rate until the PT training loss is below
+``pt_target_loss`` (or ``pt_max_epochs``).
+
+Extensions: a CIFAR-style ResNet-18 (``arch="cifar"``: 3×3 stem, no max-pool; ``width`` sets
+the channels of stage 1, 64 in ResNet-18, narrower only in smoke runs); scaling of the layer groups of
+:data:`~dlnft.experiments.scaling.RESNET_EARLY_LATE` (early = stem + stages 1–2, late =
+stages 3–4, head); a fresh head at scale γ instead of the PT logits; and FT tasks
+``"heldout"`` (the authors' binary task: new classes), ``"subset"`` (a binary task of two PT
+classes, the ω = 1 case), ``"svhn"`` (ten SVHN digits, n images in all).
+
+:func:`run` reports, per FT task and n: test accuracy, the training-loss curve, the relative
+change of every weight, and per stage the representation before vs after FT (participation
+ratio, ENSD, CKA).
+"""
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.models import resnet18
+from torchvision.models.resnet import BasicBlock, ResNet
+
+from .. import _validate as V
+from ..scale import device as default_device
+from .data import (DATA_ROOT, load_cifar100, load_svhn, write_cifar100_fixture,
+                   write_svhn_fixture)
+from .metrics import representation_change
+from .scaling import RESNET_EARLY_LATE, layer_norms, relative_change, scale_init
+from .train import activations, evaluate, fit, to_device
+
+FT_TASKS = ("heldout", "subset", "svhn")
+STAGES = ("conv1", "layer1", "layer2", "layer3", "layer4")
+
+
+@dataclass(frozen=True)
+class ResNetConfig:
+    """One PT run and its FT runs. ``smoke()``: CPU, fixtures, a narrow network; ``full()``: R7.
+
+    arch: "torchvision" (resnet18(num_classes=100)) or "cifar" (3×3 stem, no max-pool).
+    width: channels of stage 1 (64 = ResNet-18; narrower only to make smoke runs fast).
+    alpha: conv1.weight is divided by alpha at initialization (α > 0).
+    group_scales: ((group, factor), …) over RESNET_EARLY_LATE ("early", "late", "head").
+    gamma: None = FT reads the PT head's logits 0..k−1 (authors); a number = a fresh linear head
+        whose default initialization is multiplied by gamma.
+    ft_tasks: FT tasks, from FT_TASKS. ft_ns: FT training-set sizes (n ≥ number of classes).
+    pt_per_class: PT images per class (None = all 500). rep_images: test images used for the
+        representation statistics. fixtures: write and use tiny fixtures instead of data/.
+    """
+    arch: str = "torchvision"
+    width: int = 64
+    alpha: float = 1.0
+    group_scales: tuple = ()
+    gamma: float | None = None
+    ft_tasks: tuple = ("heldout",)
+    ft_ns: tuple = (10, 20, 50, 100, 200, 500, 1000)
+    pt_lr: float = 0.05
+    pt_momentum: float = 0.9
+    pt_batch: int = 256
+    pt_max_epochs: int = 100
+    pt_target_loss: float = 0.01
+    pt_per_class: int | None = None
+    ft_lr: float = 1e-3
+    ft_momentum: float = 0.9
+    ft_max_batch: int = 128
+    ft_max_epochs: int = 1000
+    ft_target_loss: float = 0.01
+    augment: bool = False
+    rep_images: int = 500
+    compile: bool = False
+    fixtures: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        V.choice("arch", self.arch, {"torchvision", "cifar"})
+        V.integer("width", self.width, low=1)
+        V.real("alpha", self.alpha, low=0, low_open=True)
+        for item in self.group_scales:
+            if not (isinstance(item, (tuple, list)) and len(item) == 2):
+                raise ValueError(f"group_scales must hold (group, factor) pairs, got {item!r}")
+            V.choice("group_scales group", item[0], RESNET_EARLY_LATE)
+            V.real(f"group_scales[{item[0]!r}]", item[1], low=0, low_open=True)
+        if self.gamma is not None:
+            V.real("gamma", self.gamma, low=0, low_open=True)
+        if not self.ft_tasks:
+            raise ValueError("ft_tasks must name at least one task")
+        for t in self.ft_tasks:
+            V.choice("ft_tasks entry", t, FT_TASKS)
+        if not self.ft_ns:
+            raise ValueError("ft_ns must hold at least one n")
+        k = 10 if "svhn" in self.ft_tasks else 2
+        for n in self.ft_ns:
+            V.integer("ft_ns entry", n, low=k)
+        for name in ("pt_lr", "ft_lr"):
+            V.real(name, getattr(self, name), low=0, low_open=True)
+        for name in ("pt_momentum", "ft_momentum"):
+            V.real(name, getattr(self, name), low=0, high=1, high_open=True)
+        for name in ("pt_batch", "ft_max_batch", "pt_max_epochs", "ft_max_epochs", "rep_images"):
+            V.integer(name, getattr(self, name), low=1)
+        for name in ("pt_target_loss", "ft_target_loss"):
+            V.real(name, getattr(self, name), low=0)
+        if self.pt_per_class is not None:
+            V.integer("pt_per_class", self.pt_per_class, low=1)
+        V.integer("seed", self.seed, low=0)
+
+    @classmethod
+    def smoke(cls, **kw) -> "ResNetConfig":
+        """Seconds on a CPU: fixtures, a ResNet-18 of width 8, a few epochs."""
+        base = dict(width=8, ft_tasks=("heldout", "subset", "svhn"),
+                    ft_ns=(10, 20), pt_per_class=3, pt_lr=0.05, pt_batch=64, pt_max_epochs=3,
+                    ft_max_epochs=15, rep_images=40, fixtures=True)
+        return cls(**{**base, **kw})
+
+    @classmethod
+    def full(cls, **kw) -> "ResNetConfig":
+        """The authors' protocol (R7) with the three FT tasks."""
+        return cls(**{**dict(ft_tasks=("heldout", "subset", "svhn")), **kw})
+
+
+def build_model(config: ResNetConfig) -> nn.Module:
+    """The network of ``config`` with its initialization scaled (conv1 / α, group factors)."""
+    if config.arch == "torchvision" and config.width == 64:
+        model = resnet18(num_classes=100)
+    else:
+        model = _resnet18(config.arch, config.width)
+    with torch.no_grad():
+        model.conv1.weight.div_(config.alpha)
+    scale_init(model, dict(config.group_scales), RESNET_EARLY_LATE)
+    return model
+
+
+def _resnet18(arch: str, width: int) -> nn.Module:
+    """torchvision's ResNet-18 with stage widths width·(1, 2, 4, 8); for ``arch="cifar"`` a 3×3
+    stride-1 stem and no max-pool. New layers get torchvision's own initialization."""
+    model = ResNet(BasicBlock, [2, 2, 2, 2], num_classes=100)
+    model.inplanes = width  # torchvision fixes 64 channels: rebuild the stages at this width
+    stride, kernel = (1, 3) if arch == "cifar" else (2, 7)
+    model.conv1 = nn.Conv2d(3, width, kernel, stride, kernel // 2, bias=False)
+    model.bn1 = nn.BatchNorm2d(width)
+    for i in range(4):
+        setattr(model, f"layer{i + 1}", model._make_layer(BasicBlock, width * 2 ** i, 2,
+                                                          stride=1 if i == 0 else 2))
+    model.fc = nn.Linear(8 * width, 100)
+    if arch == "cifar":
+        model.maxpool = nn.Identity()
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    return model
+
+
+def _data_root(config: ResNetConfig, root) -> Path:
+    if not config.fixtures:
+        return Path(root) if root is not None else DATA_ROOT
+    folder = Path(os.environ.get("DLNFT_FIXTURES", Path(tempfile.gettempdir()) / "dlnft-fixtures"))
+    if not (folder / "cifar-100-python" / "meta").exists():
+        write_cifar100_fixture(folder)
+    if not (folder / "test_32x32.mat").exists():
+        write_svhn_fixture(folder)
+    return folder
+
+
+def _balanced(y: np.ndarray, classes, per_class, rng) -> np.ndarray:
+    """Indices of ``per_class`` random images of each class (all of them if None)."""
+    idx = []
+    for c in classes:
+        pool = np.flatnonzero(y == c)
+        idx.append(pool if per_class is None else rng.choice(pool, min(per_class, len(pool)),
+                                                             replace=False))
+    return np.concatenate(idx)
+
+
+def _ft_task(task, perm, n, cifar, svhn, rng):
+    """(x_train, y_train, x_test, y_test) of one FT task, labels 0..k−1."""
+    if task == "svhn":
+        (xtr, ytr), (xte, yte), classes = svhn[0], svhn[1], list(range(10))
+    else:
+        (xtr, ytr), (xte, yte) = cifar
+        classes = list(perm[:2] if task == "heldout" else perm[2:4])
+    k = len(classes)
+    relabel = np.full(max(100, k), -1)
+    relabel[classes] = np.arange(k)
+    tr = _balanced(ytr, classes, n // k, rng)
+    te = _balanced(yte, classes, None, rng)
+    return xtr[tr], relabel[ytr[tr]], xte[te], relabel[yte[te]]
+
+
+def run(config: ResNetConfig, *, root=None, download: bool | None = None,
+        device: str | None = None) -> dict:
+    """Pretrain one network and fine-tune copies of it on every (task, n) of ``config``.
+
+    root: data folder (default ``data/``; ignored with ``config.fixtures``). download: see
+    :func:`~dlnft.experiments.data.download_allowed`. device: default CUDA if available.
+
+    Returns a JSON-serializable dict:
+        ``pt``: train_loss at curve_epochs (geometrically spaced, 1-based), epochs,
+            converged, test_acc (PT test images of the 98 classes, argmax of 100 logits),
+            images_per_s, norms_init / norms_pt (per-weight Frobenius norms);
+        ``ft``: a list, one entry per (task, n): task, n, test_acc, test_loss, epochs,
+            converged, train_loss at curve_epochs, weight_change (per weight, ‖ΔW‖/‖W_PT‖),
+            representation (per stage: pr_before, pr_after, ensd, cka, change = 1 − CKA,
+            on the task's test images).
+    """
+    if not isinstance(config, ResNetConfig):
+        raise TypeError(f"config must be a ResNetConfig, got {type(config).__name__}")
+    device = device or default_device()
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    folder = _data_root(config, root)
+    cifar = (load_cifar100(True, folder, download), load_cifar100(False, folder, download))
+    svhn = ((load_svhn("train", folder, download), load_svhn("test", folder, download))
+            if "svhn" in config.ft_tasks else None)
+    perm = rng.permutation(100)
+    label = np.empty(100, dtype=np.int64)
+    label[perm] = np.arange(100)  # class perm[j] → logit j: PT on logits 2–99
+
+    (xtr, ytr), (xte, yte) = cifar
+    tr = _balanced(ytr, perm[2:], config.pt_per_class, rng)
+    te = _balanced(yte, perm[2:], None, rng)
+    x_pt, y_pt = to_device(xtr[tr], label[ytr[tr]], device)
+    x_pt_test, y_pt_test = to_device(xte[te], label[yte[te]], device)
+
+    model = build_model(config).to(device, memory_format=torch.channels_last)
+    norms_init = layer_norms(model)
+    step = torch.compile(model) if config.compile else model
+    pt = fit(step, x_pt, y_pt, lr=config.pt_lr, momentum=config.pt_momentum,
+             batch_size=config.pt_batch, max_epochs=config.pt_max_epochs,
+             target_loss=config.pt_target_loss, augment=config.augment, seed=config.seed,
+             desc="PT")
+    _, pt_acc = evaluate(model, x_pt_test, y_pt_test)
+    out = {"pt": {**_curve(pt.losses), "epochs": pt.epochs, "converged": pt.converged,
+                  "test_acc": pt_acc, "images_per_s": pt.images_per_s,
+                  "norms_init": norms_init, "norms_pt": layer_norms(model)}, "ft": []}
+    del x_pt, y_pt
+
+    for task in config.ft_tasks:
+        for n in config.ft_ns:
+            out["ft"].append(_finetune(model, config, task, n, perm, cifar, svhn, device, rng))
+    return out
+
+
+def _curve(losses: list[float], points: int = 60) -> dict:
+    """The loss curve at ≤ ``points`` geometrically spaced epochs (1, 2, …, last), so that a
+    1000-epoch run stays small in the merged JSON: {"curve_epochs": [...], "train_loss": [...]}."""
+    epochs = sorted({round(len(losses) ** (k / (points - 1))) for k in range(points)})
+    return {"curve_epochs": epochs, "train_loss": [losses[e - 1] for e in epochs]}
+
+
+def _finetune(pt_model, config, task, n, perm, cifar, svhn, device, rng) -> dict:
+    xtr, ytr, xte, yte = _ft_task(task, perm, n, cifar, svhn, rng)
+    x, y = to_device(xtr, ytr, device)
+    x_test, y_test = to_device(xte, yte, device)
+    k = 10 if task == "svhn" else 2
+    model = copy.deepcopy(pt_model)
+    logits = slice(0, k)
+    if config.gamma is not None:
+        model.fc = nn.Linear(model.fc.in_features, k).to(device)
+        with torch.no_grad():
+            model.fc.weight.mul_(config.gamma)
+            model.fc.bias.mul_(config.gamma)
+        logits = None
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    rep_x = x_test[:config.rep_images]
+    stages = {s: getattr(model, s) for s in STAGES}
+    rep_before = activations(model, rep_x, stages)
+    step = torch.compile(model) if config.compile else model
+    res = fit(step, x, y, lr=config.ft_lr, momentum=config.ft_momentum,
+              batch_size=min(len(y), config.ft_max_batch), max_epochs=config.ft_max_epochs,
+              target_loss=config.ft_target_loss, logits=logits, seed=config.seed + n,
+              desc=f"FT {task} n={n}")
+    test_loss, test_acc = evaluate(model, x_test, y_test, logits=logits)
+    rep_after = activations(model, rep_x, stages)
+    return {"task": task, "n": int(len(y)), "test_acc": test_acc, "test_loss": test_loss,
+            "epochs": res.epochs, "converged": res.converged, **_curve(res.losses),
+            "weight_change": relative_change(before, model),
+            "representation": {s: representation_change(rep_before[s], rep_after[s])
+                               for s in STAGES}}

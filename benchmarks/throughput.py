@@ -1,0 +1,94 @@
+"""Training throughput of the ResNet-18 loop of dlnft.experiments: images/s and TFLOP/s.
+
+    python benchmarks/throughput.py [--arch torchvision|cifar] [--batch 512] [--epochs 3]
+                                    [--compile]
+
+Runs ``dlnft.experiments.train.fit`` (the loop every ResNet experiment uses: uint8 data on the
+device, on-device crop + flip, bf16 autocast, channels_last) on random images, counts the
+FLOPs of one training step with ``torch.utils.flop_counter`` and prints images/s, achieved
+TFLOP/s and their ratio to the device's dense bf16 peak. Without a GPU it says so and reports
+CPU images/s of the narrow smoke network instead.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from dlnft.experiments.resnet import ResNetConfig, build_model
+from dlnft.experiments.train import autocast, fit, prepare, to_device
+
+PEAK_BF16_TFLOPS = {"H200": 989.0, "H100 SXM": 989.0, "H100 80GB HBM3": 989.0, "H100 PCIe": 756.0,
+                    "H100": 756.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10": 125.0}
+"""Dense bf16 tensor-core peaks (vendor data sheets, without sparsity), by device-name part."""
+
+
+def peak_tflops(name: str) -> float | None:
+    """The bf16 peak of the first table entry whose key is in the device name."""
+    for key, value in PEAK_BF16_TFLOPS.items():
+        if key in name:
+            return value
+    return None
+
+
+def step_flops(model, x, y) -> float:
+    """FLOPs of one forward + backward pass on the batch (x uint8, y labels)."""
+    with FlopCounterMode(display=False) as counter:
+        with autocast(x.device.type):
+            loss = F.cross_entropy(model(prepare(x, augment=True)).float(), y)
+        loss.backward()
+    model.zero_grad(set_to_none=True)
+    return float(counter.get_total_flops())
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--arch", choices=("torchvision", "cifar"), default="torchvision")
+    p.add_argument("--batch", type=int, default=512)
+    p.add_argument("--epochs", type=int, default=3, help="timed epochs (after one warm-up)")
+    p.add_argument("--images", type=int, default=20480, help="images per epoch")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    args = p.parse_args(argv)
+
+    cuda = torch.cuda.is_available()
+    if cuda:
+        device, width, images, batch = "cuda", 64, args.images, args.batch
+    else:
+        print("no GPU: TFLOP/s and the ratio to a GPU peak are not measured here; "
+              "CPU images/s of the narrow smoke network (width 8) follow")
+        device, width, images, batch = "cpu", 8, 512, 64
+    torch.manual_seed(0)
+    model = build_model(ResNetConfig(arch=args.arch, width=width)).to(
+        device, memory_format=torch.channels_last)
+    rng = np.random.default_rng(0)
+    x, y = to_device(rng.integers(0, 256, (images, 32, 32, 3), dtype=np.uint8),
+                     rng.integers(0, 100, images), device)
+    flops = step_flops(model, x[:batch], y[:batch]) / batch
+    step = torch.compile(model) if args.compile else model
+    kw = dict(lr=0.05, momentum=0.9, batch_size=batch, augment=True)
+    fit(step, x, y, max_epochs=1, **kw)  # warm-up (and compilation)
+    if cuda:
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fit(step, x, y, max_epochs=args.epochs if cuda else 1, **kw)
+    if cuda:
+        torch.cuda.synchronize()
+    rate = images * (args.epochs if cuda else 1) / (time.perf_counter() - start)
+    name = torch.cuda.get_device_name(0) if cuda else "CPU"
+    print(f"{name}, resnet18 ({args.arch}, width {width}), batch {batch}, "
+          f"{'compiled' if args.compile else 'eager'}: {rate:,.0f} images/s")
+    if cuda:
+        achieved = rate * flops / 1e12
+        peak = peak_tflops(name)
+        ratio = f", {achieved / peak:.1%} of the {peak:.0f} TFLOP/s bf16 peak" if peak else \
+            " (peak of this device unknown)"
+        print(f"{flops / 1e9:.2f} GFLOP per image (forward + backward): {achieved:.1f} TFLOP/s"
+              f"{ratio}")
+
+
+if __name__ == "__main__":
+    main()

@@ -277,3 +277,18 @@ def test_cli_help_and_smoke_run(tmp_path, fixtures, capsys):
     stamp = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs" / "modular").glob("*.json")}
     assert main(args) == 0  # resumed: nothing re-run
     assert stamp == {p: p.stat().st_mtime_ns for p in stamp}
+
+
+def test_summary_tables():
+    from dlnft.experiments.summary import ft_table, mean_ci
+
+    assert mean_ci([1.0]) == (1.0, 0.0)
+    m, h = mean_ci([0.0, 1.0, 2.0])
+    assert m == 1.0 and h == pytest.approx(4.303 / 3 ** 0.5, rel=1e-3)
+    merged = {"runs": [{"config": {"alpha": a, "seed": s},
+                        "metrics": {"ft": [{"task": "heldout", "n": 10, "test_acc": a + s}]}}
+                       for a in (0.1, 1.0) for s in (0, 1)]}
+    table = ft_table(merged, ("alpha",))
+    assert table[(0.1, "heldout", 10)][::2] == (0.6, 2) and table[(1.0, "heldout", 10)][0] == 1.5
+    with pytest.raises(ValueError):
+        mean_ci([])

@@ -8,14 +8,24 @@ so from β(0) = β0 it converges to the interpolator closest to β0 in the Bregm
 Φ_c (R2). Fine-tuning with the paper's re-initialization is the same problem with the
 per-coordinate scale c_FT of :func:`ft_scale` (R4).
 
+Contents: :func:`phi`, :func:`phi_prime`, :func:`bregman` (the potential); :func:`solve` (the
+minimum-divergence interpolator, R2); :func:`layer_split` and :func:`merged_first_layer` (where
+pretraining stores β, R3); :func:`ft_scale`, :func:`mirror_scale` and :func:`separate_scale` (the
+fine-tuning potential of each re-initialization rule, R4); :func:`predict_finetune` (the
+fine-tuned predictor without training).
+
 Everything here is NumPy float64 and written to avoid overflow and cancellation for c from 1e-8
 to 1e4 and |β| up to 1e3 (and well beyond).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import scipy.linalg
 
 from . import _validate as check
+from .pipeline import RULES, _xy
 
 
 def _arr(name, value, **kw) -> np.ndarray:
@@ -78,3 +88,289 @@ def _check_lam(c: np.ndarray, lam: np.ndarray) -> None:
     if excess > 1e-12 * float(np.max(c)):
         raise ValueError(f"lam must satisfy |lam| <= c (else the weights are imaginary); "
                          f"|lam| exceeds c by up to {excess:.3g}")
+
+
+def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
+    """e^x − 1 − x without cancellation: Taylor series for |x| < 0.1 (error < 1e-16 relative)."""
+    small = np.abs(x) < 0.1
+    xs = np.where(small, x, 0.0)
+    series = np.zeros_like(xs)
+    for k in range(11, 1, -1):  # x²/2! + x³/3! + … + x¹¹/11!, by Horner
+        series = (series + 1.0) * xs / k
+    with np.errstate(over="ignore"):
+        return np.where(small, series * xs, np.expm1(x) - x)
+
+
+def bregman(beta, beta0, c) -> np.ndarray:
+    """The Bregman divergence D_Φc(β, β0) = Φ_c(β) − Φ_c(β0) − Φ_c'(β0)(β − β0), elementwise.
+
+    beta, beta0: real arrays; c > 0; all broadcast together. With u = asinh(β/c), δ = u − u0:
+
+        D = ¼ [c eᵘ h(−δ) + c e⁻ᵘ h(δ)],    h(x) = eˣ − 1 − x >= 0,
+
+    a sum of two non-negative terms; δ, c e^{±u} and h are each computed without cancellation,
+    so D keeps full relative accuracy even when β0 is close to β.
+    """
+    beta = _arr("beta", beta)
+    beta0 = _arr("beta0", beta0)
+    c = _arr("c", c, low=0.0, low_open=True)
+    beta, beta0, c = _broadcast(beta=beta, beta0=beta0, c=c)
+    h, h0 = np.hypot(beta, c), np.hypot(beta0, c)
+    same = beta * beta0 > 0
+    with np.errstate(divide="ignore", invalid="ignore"):  # np.where evaluates both branches
+        # asinh a − asinh b = asinh((a² − b²) / (a sqrt(1 + b²) + b sqrt(1 + a²))), a b > 0
+        near = np.arcsinh((beta - beta0) * (beta + beta0) / (beta * h0 + beta0 * h))
+        pos = beta >= 0
+        ce_plus = np.where(pos, beta + h, c * (c / (h - beta)))    # c eᵘ
+        ce_minus = np.where(pos, c * (c / (h + beta)), h - beta)   # c e⁻ᵘ
+    delta = np.where(same, near, np.arcsinh(beta / c) - np.arcsinh(beta0 / c))
+    return 0.25 * (ce_plus * _expm1_minus_x(-delta) + ce_minus * _expm1_minus_x(delta))
+
+
+class SolverError(RuntimeError):
+    """The dual Newton iteration of :func:`solve` did not reach the asked tolerance."""
+
+
+@dataclass
+class Solution:
+    """What :func:`solve` returns.
+
+    beta: the minimizer, shape (d,). nu: a dual variable, shape (n,), with
+    asinh(β/c) = asinh(β0/c) + 2 Xᵀν on every coordinate with c > 0 (pass it as ``nu0`` to warm
+    start a nearby problem). n_iter: Newton steps taken. residual: max |Xβ − y|.
+    """
+
+    beta: np.ndarray
+    nu: np.ndarray
+    n_iter: int
+    residual: float
+
+
+def solve(X, y, c, beta0=0.0, *, tol: float = 1e-10, max_iter: int = 200,
+          nu0=None) -> Solution:
+    """argmin_β Σ_i D_{Φ_{c_i}}(β_i, β0_i)  subject to  X β = y   (gradient flow's limit, R2).
+
+    X: (n, d) design; y: (n,) targets; c: scales >= 0, a number or shape (d,); beta0: the
+    starting point β0, a number or shape (d,) (0: training from β = 0). A coordinate with
+    c_i = 0 cannot move (its weights are all zero) and stays at β0_i.
+    tol: stop once max |Xβ − y| <= tol · max(1, max |y|); max_iter: most Newton steps;
+    nu0: warm start, a dual variable of shape (n,) (e.g. ``Solution.nu`` of a nearby problem).
+
+    Method: stationarity gives ½ asinh(β/c) − ½ asinh(β0/c) = Xᵀν, i.e. the primal point
+    β(ν) = c sinh(asinh(β0/c) + 2Xᵀν). ν minimizes the smooth convex dual
+    F(ν) = Σ_i (c_i/2) cosh(asinh(β0_i/c_i) + 2(Xᵀν)_i) − yᵀν, whose gradient is Xβ(ν) − y and
+    Hessian X diag(2 sqrt(β² + c²)) Xᵀ. Newton steps with a backtracking (Armijo) line search,
+    after X is reduced to orthonormal rows by an SVD (which also finds redundant rows and
+    tells whether Xβ = y can be met at all: ValueError when it cannot).
+    """
+    X = check.array("X", X, ndim=2).numpy()
+    n, d = X.shape
+    y = check.array("y", y, ndim=1).numpy()
+    if y.shape[0] != n:
+        raise ValueError(f"y has {y.shape[0]} targets but X has n = {n} rows")
+    c = _vector("c", c, d, low=0.0)
+    beta0 = _vector("beta0", beta0, d)
+    tol = check.real("tol", tol, low=0.0, low_open=True)
+    max_iter = check.integer("max_iter", max_iter, low=1)
+    if nu0 is not None:
+        nu0 = check.array("nu0", nu0, ndim=1).numpy()
+        if nu0.shape[0] != n:
+            raise ValueError(f"nu0 must have n = {n} entries, got {nu0.shape[0]}")
+
+    act = c > 0
+    target = y - X[:, ~act] @ beta0[~act]
+    Xa, ca = X[:, act], c[act]
+    scale = tol * max(1.0, float(np.max(np.abs(y))))
+    if Xa.size:
+        U, S, Vt = np.linalg.svd(Xa, full_matrices=False)
+    else:  # nothing can move
+        U, S, Vt = np.zeros((n, 0)), np.zeros(0), np.zeros((0, Xa.shape[1]))
+    rank = int(np.sum(S > S[:1] * max(Xa.shape) * np.finfo(float).eps))
+    U, S, A = U[:, :rank], S[:rank], Vt[:rank]
+    off_range = float(np.max(np.abs(target - U @ (U.T @ target))))
+    if off_range > scale:
+        raise ValueError(f"X beta = y has no solution: X (n = {n}, d = {d}, rank {rank} on "
+                         f"the coordinates with c > 0) cannot reach y; the least-squares "
+                         f"residual max |X beta - y| = {off_range:.3g} exceeds tol * max(1, "
+                         f"max|y|) = {scale:.3g}")
+    b = (U.T @ target) / S
+    u0 = np.arcsinh(beta0[act] / ca)
+    mu = np.zeros(rank) if nu0 is None else S * (U.T @ nu0)
+
+    beta = beta0.copy()
+    for it in range(max_iter + 1):
+        u = u0 + 2.0 * (A.T @ mu)
+        beta[act] = ca * np.sinh(u)
+        residual = float(np.max(np.abs(Xa @ beta[act] - target))) if n else 0.0
+        if residual <= scale:
+            return Solution(beta=beta, nu=U @ (mu / S), n_iter=it, residual=residual)
+        if it == max_iter:
+            break
+        mu = _newton_step(A, b, ca, u, mu)
+    raise SolverError(f"dual Newton did not reach max |X beta - y| <= {scale:.3g} in "
+                      f"max_iter = {max_iter} steps (last {residual:.3g}); raise max_iter or tol")
+
+
+def _newton_step(A, b, c, u, mu):
+    """One damped Newton step on the dual F(μ) = Σ (c/2) cosh(u0 + 2Aᵀμ) − bᵀμ."""
+    beta = c * np.sinh(u)
+    g = A @ beta - b
+    H = (A * (2.0 * c * np.cosh(u))) @ A.T
+    try:
+        step = -scipy.linalg.cho_solve(scipy.linalg.cho_factor(H), g)
+    except np.linalg.LinAlgError:
+        step = -np.linalg.lstsq(H, g, rcond=None)[0]
+    s = 2.0 * (A.T @ step)                  # change of u per unit step length
+    slope = float(g @ step)                 # dF/dt at t = 0, < 0
+    bstep = float(b @ step)
+    gnorm = float(np.linalg.norm(g))
+    t = min(1.0, 20.0 / max(float(np.max(np.abs(s))), 1e-300))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(80):
+            # F(μ + t Δ) − F(μ) with cosh a − cosh b = 2 sinh((a+b)/2) sinh((a−b)/2): no
+            # cancellation against the size of F itself
+            dF = float(np.sum(c * np.sinh(u + 0.5 * t * s) * np.sinh(0.5 * t * s))) - t * bstep
+            if np.isfinite(dF) and dF <= 1e-4 * t * slope:
+                return mu + t * step
+            if np.isfinite(dF):  # near the optimum dF is round-off: accept a smaller gradient
+                g_new = A @ (c * np.sinh(u + t * s)) - b
+                if np.linalg.norm(g_new) <= (1.0 - 1e-4 * t) * gnorm:
+                    return mu + t * step
+            t *= 0.5
+    raise SolverError("the line search of the dual Newton step failed; the problem is "
+                      "probably too badly scaled (check c and X)")
+
+
+def _vector(name, value, d, **kw) -> np.ndarray:
+    """A number or an array of shape (d,), as a float64 array of shape (d,)."""
+    a = check.array(name, value, ndim=(0, 1), **kw).numpy()
+    if a.ndim == 1 and a.shape[0] != d:
+        raise ValueError(f"{name} must be a number or have d = {d} entries, got {a.shape[0]}")
+    return np.broadcast_to(a, (d,)).astype(np.float64)
+
+
+def layer_split(beta, c, lam) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where a converged network stores β (R3): the weights (w₊, w₋, v₊, v₋), elementwise.
+
+    beta: the predictor β; c > 0 and lam (|λ| <= c) the conserved scales; all broadcast. The
+    paper's form, θ± = ½ [acosh(c/|λ|) ± asinh(β/c)] with (λ > 0) w± = √λ cosh θ±,
+    v± = √λ sinh θ± or (λ < 0) w± = √|λ| sinh θ±, v± = √|λ| cosh θ±, is evaluated as
+
+        w±² = ½ [λ + sqrt(β² + c²) ± β sqrt(c² − λ²)/c],   v±² = w±² − λ,
+
+    (the same for both signs of λ, finite at λ = 0), with the ± branch that would cancel
+    rationalized, and the sign of θ± (negative when |λ| sqrt(β² + c²) > c² on the branch opposite
+    to β) put on v± (λ > 0) or w± (λ < 0).
+    """
+    beta = _arr("beta", beta)
+    c = _arr("c", c, low=0.0, low_open=True)
+    lam = _arr("lam", lam)
+    beta, c, lam = _broadcast(beta=beta, c=c, lam=lam)
+    _check_lam(c, lam)
+    h = np.hypot(beta, c)
+    root = np.sqrt(np.clip((c - np.abs(lam)) * (c + np.abs(lam)), 0.0, None)) / c
+    big = h + np.abs(beta) * root                                   # no cancellation
+    small = (c * (c / big)) + (beta * lam / c) * ((beta * lam / c) / big)   # = h − |β| root
+    pos = beta >= 0
+    x_plus, x_minus = np.where(pos, big, small), np.where(pos, small, big)
+    flip = np.abs(lam) * h > c * c            # θ on the branch opposite to β is negative
+    sign_plus = np.where(flip & ~pos, -1.0, 1.0)
+    sign_minus = np.where(flip & pos, -1.0, 1.0)
+    first = lam < 0                           # the sign sits on w (λ < 0) or on v (λ >= 0)
+    out = []
+    for x, sign in ((x_plus, sign_plus), (x_minus, sign_minus)):
+        w = np.sqrt(np.clip(0.5 * (lam + x), 0.0, None))
+        v = np.sqrt(np.clip(0.5 * (x - lam), 0.0, None))
+        out.append((np.where(first, sign * w, w), np.where(first, v, sign * v)))
+    (w_plus, v_plus), (w_minus, v_minus) = out
+    return w_plus, w_minus, v_plus, v_minus
+
+
+def merged_first_layer(beta, c, lam) -> np.ndarray:
+    """The merged first layer w₊ + w₋ of a converged network (R3), elementwise:
+
+        (w₊ + w₋)² = (c + λ)(1 + sqrt(1 + (β/c)²)),   w₊ + w₋ >= 0.
+    """
+    beta = _arr("beta", beta)
+    c = _arr("c", c, low=0.0, low_open=True)
+    lam = _arr("lam", lam)
+    beta, c, lam = _broadcast(beta=beta, c=c, lam=lam)
+    _check_lam(c, lam)
+    return np.sqrt(np.clip(c + lam, 0.0, None) * (1.0 + np.hypot(1.0, beta / c)))
+
+
+def mirror_scale(w_plus, w_minus, v_plus, v_minus) -> tuple[np.ndarray, np.ndarray]:
+    """The potential gradient flow follows from any weights: (k, β0), elementwise.
+
+    Along the flow, β = K sinh 2τ + B cosh 2τ with K = ½(w₊² + v₊² + w₋² + v₋²) and
+    B = w₊v₊ − w₋v₋ at the start, so asinh(β/k) moves like 2τ: mirror descent with Φ_k started
+    at β0 = B, where k = sqrt(K² − B²), computed as
+    ½ sqrt([(w₊ − v₊)² + (w₋ + v₋)²] [(w₊ + v₊)² + (w₋ − v₋)²]) (no cancellation).
+    """
+    wp, wm, vp, vm = _broadcast(w_plus=_arr("w_plus", w_plus), w_minus=_arr("w_minus", w_minus),
+                                v_plus=_arr("v_plus", v_plus), v_minus=_arr("v_minus", v_minus))
+    k = 0.5 * np.sqrt(((wp - vp) ** 2 + (wm + vm) ** 2) * ((wp + vp) ** 2 + (wm - vm) ** 2))
+    return k, wp * vp - wm * vm
+
+
+def separate_scale(beta_pt, c, lam, gamma) -> tuple[np.ndarray, np.ndarray]:
+    """(k, β0) of the separate-branch fine-tuning rule (first layers w± kept, readouts v± = γ).
+
+    K = ½(w₊² + w₋²) + γ², B = γ(w₊ − w₋) with w± the pretrained first layers of
+    :func:`layer_split`; fine-tuning then converges to argmin D_{Φ_k}(β, B) with
+    k = sqrt(K² − B²) (see :func:`mirror_scale`). Arguments as in :func:`ft_scale`.
+    """
+    gamma = _arr("gamma", gamma, low=0.0)
+    w_plus, w_minus, _, _ = layer_split(beta_pt, c, lam)
+    return mirror_scale(w_plus, w_minus, gamma, gamma)
+
+
+@dataclass
+class FTPrediction:
+    """What :func:`predict_finetune` returns, all of shape (d,).
+
+    beta_pt: the pretrained predictor; scale: the fine-tuning potential's scale per coordinate
+    (c_FT for ``"merged"``, k for ``"separate"``); beta0: where fine-tuning starts (0 for
+    ``"merged"``, B for ``"separate"``); beta_ft: the fine-tuned predictor.
+    """
+
+    beta_pt: np.ndarray
+    scale: np.ndarray
+    beta0: np.ndarray
+    beta_ft: np.ndarray
+
+
+def predict_finetune(task_pt, task_ft, *, c, lam, gamma, rule: str = "merged",
+                     tol: float = 1e-10) -> FTPrediction:
+    """The fine-tuned predictor of a diagonal network, without training it.
+
+    PT prediction (:func:`solve` from β = 0 with scale c) → the pretrained weights (R3) → the
+    fine-tuning potential of ``rule`` (R4: :func:`ft_scale` for ``"merged"``,
+    :func:`separate_scale` for ``"separate"``, as in :func:`dlnft.pipeline.finetune_init`) →
+    FT prediction (:func:`solve` on task_ft).
+
+    task_pt, task_ft: Tasks or (X, y) pairs with one shared d; c > 0, lam (|λ| <= c): PT scales,
+    numbers or shape (d,); gamma >= 0: FT readout scale; tol: constraint tolerance of both solves.
+    Where the FT scale is 0 (λ = −c with γ = 0) a coordinate cannot move; when no coordinate can,
+    gradient flow stays at β0 and so does the prediction. A ValueError from :func:`solve` means
+    the coordinates that can move cannot fit task_ft.
+    """
+    X_pt, y_pt = _xy("task_pt", task_pt)
+    X_ft, y_ft = _xy("task_ft", task_ft)
+    check.choice("rule", rule, RULES)
+    d = np.shape(X_pt)[-1]
+    c = _vector("c", c, d, low=0.0, low_open=True)
+    lam = _vector("lam", lam, d)
+    gamma = check.real("gamma", gamma, low=0.0)
+    _check_lam(c, lam)
+    if np.shape(X_ft)[-1] != d:
+        raise ValueError(f"task_ft has {np.shape(X_ft)[-1]} features but task_pt has d = {d}")
+    beta_pt = solve(X_pt, y_pt, c, tol=tol).beta
+    if rule == "merged":
+        scale, beta0 = ft_scale(beta_pt, c, lam, gamma), np.zeros(d)
+    else:
+        scale, beta0 = separate_scale(beta_pt, c, lam, gamma)
+    if np.all(scale == 0):  # λ = −c and γ = 0: all weights of the FT network are zero
+        return FTPrediction(beta_pt=beta_pt, scale=scale, beta0=beta0, beta_ft=beta0.copy())
+    beta_ft = solve(X_ft, y_ft, scale, beta0, tol=tol).beta
+    return FTPrediction(beta_pt=beta_pt, scale=scale, beta0=beta0, beta_ft=beta_ft)

@@ -1,0 +1,15 @@
+"""Exact theory of the PT → FT pipeline in the proportional limit (R5, R6).
+
+* :mod:`.denoiser` — the scalar channel's denoiser η(z; g, c), the proximal map of g Φ_c.
+* :mod:`.fixed_point` — the state-evolution equations and their vectorized solver.
+* :mod:`.ptft` — single-task, PT and FT generalization errors (oracle and imperfect PT).
+* :mod:`.regimes` — the four fine-tuning regimes read off the FT scales.
+"""
+from .denoiser import denoiser
+from .fixed_point import FixedPoint, FixedPointError
+from .ptft import FTTheory, ft_theory, single_task
+from .regimes import NAMES as REGIME_NAMES
+from .regimes import regime, regime_indices
+
+__all__ = ["FTTheory", "FixedPoint", "FixedPointError", "REGIME_NAMES", "denoiser",
+           "ft_theory", "regime", "regime_indices", "single_task"]

@@ -1,0 +1,150 @@
+"""Tests of dlnft.theory: the denoiser, the state-evolution solver and its known limits."""
+import numpy as np
+import pytest
+from scipy.optimize import minimize_scalar
+from scipy.stats import norm
+
+from dlnft.implicit_bias import ft_scale, solve as interpolate
+from dlnft.tasks import make_tasks
+from dlnft.theory import (FixedPointError, denoiser, ft_theory, regime, regime_indices,
+                          single_task)
+from dlnft.theory.fixed_point import Group, solve
+
+
+@pytest.mark.parametrize("c", [1e-8, 1e-3, 1.0, 1e4])
+@pytest.mark.parametrize("g", [0.0, 1e-6, 0.3, 50.0])
+def test_denoiser_solves_stationarity_and_is_monotone(c, g):
+    z = np.linspace(-1e3, 1e3, 20001)
+    x, dx = denoiser(z, g, c)
+    assert np.max(np.abs(x - z + 0.5 * g * np.arcsinh(x / c))) <= 1e-12 * (1 + np.abs(z)).max()
+    assert np.all(np.diff(x) >= 0) and np.all(np.abs(x) <= np.abs(z) * (1 + 1e-14))
+    assert np.all((dx > 0) & (dx <= 1))
+
+
+@pytest.mark.parametrize("c", [1e-3, 1.0])
+def test_denoiser_slope_matches_finite_difference(c):
+    z = np.linspace(-3, 3, 601)
+    h = 1e-6
+    fd = (denoiser(z + h, 0.4, c)[0] - denoiser(z - h, 0.4, c)[0]) / (2 * h)
+    assert np.max(np.abs(fd - denoiser(z, 0.4, c)[1])) < 1e-6
+
+
+def test_denoiser_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="c must be > 0"):
+        denoiser(1.0, 1.0, 0.0)
+    with pytest.raises(ValueError, match="g must be >= 0"):
+        denoiser(1.0, -1.0, 1.0)
+    with pytest.raises(ValueError, match="broadcast"):
+        denoiser(np.ones(3), np.ones(2), 1.0)
+
+
+@pytest.mark.parametrize("rho", [1.0, 0.1])
+def test_l2_limit_is_one_minus_alpha(rho):
+    alpha = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+    fp = single_task(alpha, rho=rho, c=1e6)
+    assert np.max(np.abs(fp.error - (1 - alpha))) < 1e-4
+
+
+def test_l2_limit_with_noise_has_the_variance_term():
+    alpha, noise = np.array([0.2, 0.5, 0.8]), 0.3
+    fp = single_task(alpha, rho=0.5, c=1e6, noise=noise)
+    expected = (1 - alpha) + noise * alpha / (1 - alpha)
+    assert np.max(np.abs(fp.error - expected)) < 1e-4
+
+
+def donoho_tanner(eps):
+    """δ at which ℓ1 minimization recovers an eps-sparse signal (minimax soft threshold)."""
+    def risk(t):
+        return eps * (1 + t * t) + 2 * (1 - eps) * ((1 + t * t) * norm.cdf(-t) - t * norm.pdf(t))
+    return minimize_scalar(risk, bounds=(0, 10), method="bounded").fun
+
+
+def test_l1_limit_has_the_donoho_tanner_transition():
+    rho = 0.1
+    alpha = np.linspace(0.2, 0.5, 31)
+    err = single_task(alpha, rho=rho, c=1e-8).error
+    crossing = alpha[np.argmax(err < 1e-2)]
+    delta = donoho_tanner(rho)
+    assert abs(delta - 0.3288) < 1e-3
+    assert abs(crossing - delta) / delta < 0.12
+    assert err[alpha < 0.85 * delta].min() > 0.05
+    assert err[alpha > 1.2 * delta].max() < 1e-3
+
+
+def test_error_decreases_with_alpha_and_increases_with_noise():
+    alpha = np.linspace(0.05, 0.6, 12)
+    kw = dict(rho_pt=0.2, rho_ft=0.1, omega=0.5, c=1e-2, lam=-5e-3, gamma=0.1)
+    clean = ft_theory(alpha, **kw).error
+    noisy = ft_theory(alpha, noise=0.05, **kw).error
+    assert np.all(np.diff(clean) < 0)
+    assert np.all(noisy > clean)
+
+
+def test_reuse_regime_prefers_pt_features():
+    kw = dict(rho_pt=0.2, rho_ft=0.1, c=1e-3, lam=-0.99e-3, gamma=0.0)
+    subset = ft_theory(0.2, omega=1.0, **kw).error
+    new = ft_theory(0.2, omega=0.0, **kw).error
+    assert subset < 0.2 * new
+
+
+def test_imperfect_pt_tends_to_oracle_when_pt_recovers():
+    kw = dict(rho_pt=0.1, rho_ft=0.05, omega=0.5, c=1e-3, lam=-5e-4, gamma=0.0)
+    alpha = np.array([0.1, 0.2, 0.3])
+    oracle = ft_theory(alpha, **kw)
+    imperfect = ft_theory(alpha, alpha_pt=0.8, **kw)
+    assert np.all(imperfect.pt_error < 1e-4) and np.all(oracle.pt_error == 0)
+    # PT residuals of size ~ c off the support still shift c_FT there: close, not equal
+    assert np.max(np.abs(imperfect.error - oracle.error)) < 0.05 * oracle.error.max()
+    worse = ft_theory(alpha, alpha_pt=0.25, **kw)
+    assert np.all(worse.pt_error > 0.05) and np.all(worse.error > imperfect.error)
+
+
+def test_broadcasting_gives_the_grid_shape():
+    out = ft_theory(0.3, rho_pt=0.2, rho_ft=0.1, omega=0.5, c=1e-2,
+                    lam=np.linspace(-9e-3, 9e-3, 4)[:, None], gamma=np.array([0.0, 0.5, 2.0]))
+    assert out.error.shape == (4, 3) and out.converged.all()
+
+
+def test_non_convergence_is_reported_or_raised():
+    c = np.full((2, 1), 1e-2)
+    groups = [Group(0.1, "gauss", 10.0, c, np.ones(1)), Group(0.9, "point", 0.0, c, np.ones(1))]
+    fp = solve(np.array([0.3, 0.5]), groups, max_iter=1, ramp=0, on_failure="keep")
+    assert not fp.converged.any()
+    with pytest.raises(FixedPointError, match="did not converge"):
+        solve(np.array([0.3, 0.5]), groups, max_iter=1, ramp=0)
+    assert solve(np.array([0.3, 0.5]), groups).converged.all()
+
+
+def test_public_functions_validate_arguments():
+    kw = dict(rho_pt=0.2, rho_ft=0.1, omega=0.5, c=1e-2, lam=0.0, gamma=0.0)
+    with pytest.raises(ValueError, match="alpha_ft must be < 1"):
+        ft_theory(1.0, **kw)
+    with pytest.raises(ValueError, match="negative group probability"):
+        ft_theory(0.3, **{**kw, "rho_pt": 0.05, "omega": 1.0})
+    with pytest.raises(ValueError, match="freezes"):
+        ft_theory(0.3, **{**kw, "lam": -1e-2})
+    with pytest.raises(ValueError, match="rho must be"):
+        single_task(0.3, rho=0.0, c=1.0)
+
+
+def test_theory_matches_the_interpolator_at_finite_d():
+    d, c, lam, gamma = 500, 1e-2, -5e-3, 0.1
+    alpha = 0.3
+    errors = []
+    for seed in range(4):
+        pt, ft = make_tasks(d=d, alpha_pt=0.5, alpha_ft=alpha, rho_pt=0.2, rho_ft=0.1,
+                            omega=0.5, seed=seed)
+        beta = interpolate(ft.X, ft.y, ft_scale(pt.beta_star, c, lam, gamma)).beta
+        errors.append(np.sum((beta - ft.beta_star) ** 2) / d)
+    theory = ft_theory(alpha, rho_pt=0.2, rho_ft=0.1, omega=0.5, c=c, lam=lam, gamma=gamma)
+    assert abs(np.mean(errors) - theory.error) < 0.1 * theory.error
+
+
+def test_the_authors_four_settings_land_in_four_regimes():
+    c = 1e-3
+    lam = np.array([-0.999999 * c, 0.0, 0.0, -0.99 * c])
+    gamma = np.array([1e-6, 0.0, 10.0, 0.0])
+    assert regime(c, lam, gamma).tolist() == [1, 2, 3, 4]
+    learning, reuse = regime_indices(c, lam, gamma)
+    assert learning[2] > learning[1] > learning[3] > learning[0]
+    assert reuse[1] > reuse[3] > reuse[0] > reuse[2] >= 1

@@ -1,0 +1,155 @@
+"""Every performance figure of the book in one run: ``python benchmarks/run.py``.
+
+Prints one line per figure as ``name: value (ratio to baseline; target)``, every ratio measured
+in this same run on this same machine, then the total wall time. Figures:
+
+    batched GD        dlnft.gd vs a per-network NumPy loop (A) and vs the GEMM rate (B)
+    exact flow        dlnft.flow vs small-step GD at equal accuracy
+    implicit bias     dlnft.implicit_bias.solve vs scipy's generic constrained minimizer
+    state evolution   one (c, λ, γ) point and a 64 x 64 phase diagram
+    GPU               ResNet-18 images/s and TFLOP/s, Transformer tokens/s (CUDA only)
+
+Threads: ``--threads N``; by default the cores not already busy (os.getloadavg), at least one,
+because OpenMP/BLAS threads that share a core with another process wait on each other.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def pick_threads(requested: int) -> int:
+    cores = os.cpu_count() or 1
+    if requested > 0:
+        return requested
+    return max(1, min(cores, cores - round(os.getloadavg()[0])))
+
+
+def set_threads(n: int) -> None:
+    """Before NumPy/torch are imported: every BLAS/OpenMP pool gets n threads."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
+def load(name: str):
+    """benchmarks/<name>.py as a module."""
+    import importlib.util
+
+    path = HERE / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def verdict(ratio: float, target: float, unit: str = "x") -> str:
+    return f"target >= {target:g}{unit}: {'met' if ratio >= target else 'MISSED'}"
+
+
+def batched_gd(steps: int) -> list[str]:
+    r = load("gd").run(steps=steps)
+    head = f"(M={r['M']}, d={r['d']}, n={r['n']}, {r['steps']} steps, float64)"
+    return [
+        f"batched GD {head} vs NumPy loop: {r['seconds']:.1f} s "
+        f"({r['speedup']:.1f}x baseline A, {r['seconds_loop']:.0f} s; "
+        f"{verdict(r['speedup'], 50)}; the loop runs at {r['loop_flops_per_s'] / 1e9:.1f} "
+        f"GFLOP/s, so at the GEMM rate the most is "
+        f"{r['gemm_flops_per_s'] / r['loop_flops_per_s']:.1f}x; loop agrees to "
+        f"{r['loop_deviation']:.0e})",
+        f"batched GD {head} FLOP rate: {r['flops_per_s'] / 1e9:.1f} GFLOP/s "
+        f"({r['gemm_fraction']:.2f}x baseline B, GEMM {r['gemm_flops_per_s'] / 1e9:.1f} GFLOP/s;"
+        f" {verdict(r['gemm_fraction'], 0.5, '')})",
+    ]
+
+
+def exact_flow(_steps) -> list[str]:
+    r = load("flow").run()
+    return [
+        f"exact gradient flow to loss 1e-8 (3 networks, d=400, n=100): {r['seconds_flow']:.2f} s "
+        f"({r['speedup']:.0f}x fewer than small-step GD, {r['seconds_gd']:.1f} s, accuracy "
+        f"{r['accuracy_flow']:.1e} vs GD {r['accuracy_gd']:.1e}; {verdict(r['speedup'], 10)})"
+    ]
+
+
+def relay(figure: str, script: str, issue: str, args=(), timeout: float = 240.0) -> list[str]:
+    """Run benchmarks/<script>.py (owned by the <issue> work) and pass on its figure lines."""
+    import subprocess
+
+    path = HERE / f"{script}.py"
+    if not path.exists():
+        return [f"{figure}: not available yet (benchmarks/{script}.py of the {issue} work is "
+                f"not in the repository), no number measured"]
+    try:
+        done = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True,
+                              timeout=timeout, cwd=HERE.parent)
+    except subprocess.TimeoutExpired:
+        return [f"{figure}: not measured, benchmarks/{script}.py ran past {timeout:.0f} s"]
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    if done.returncode != 0 or not lines:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return [f"{figure}: not measured, benchmarks/{script}.py failed ({last})"]
+    return [f"{figure} | {line}" for line in lines]
+
+
+def implicit_bias_solver(_steps) -> list[str]:
+    return relay("implicit-bias solver vs scipy (target >= 20x)", "solver", "implicit-bias")
+
+
+def state_evolution(_steps) -> list[str]:
+    lines = relay("state evolution", "phase_diagram", "generalization")
+    found = re.search(r"phase diagram 64x64 \[s\]: ([0-9.]+)", "\n".join(lines))
+    if found:
+        seconds = float(found.group(1))
+        lines.append(f"state evolution 64x64 diagram vs 60 s target: {seconds:.1f} s "
+                     f"({seconds / 60:.2f} of the target; "
+                     f"{'met' if seconds < 60 else 'MISSED'})")
+    return lines
+
+
+def gpu(_steps) -> list[str]:
+    import torch
+
+    if not torch.cuda.is_available():
+        return ["GPU (ResNet-18 images/s, TFLOP/s vs bf16 peak, Transformer tokens/s): not "
+                "measured, no CUDA device on this machine"]
+    return relay("GPU", "throughput", "GPU throughput", timeout=300.0)
+
+
+FIGURES = (batched_gd, exact_flow, implicit_bias_solver, state_evolution, gpu)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=0,
+                        help="BLAS/OpenMP threads (0: the cores not already busy)")
+    parser.add_argument("--gd-steps", type=int, default=2000,
+                        help="steps of the batched GD figure (the figure is defined at 2000)")
+    args = parser.parse_args(argv)
+    threads = pick_threads(args.threads)
+    set_threads(threads)
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(threads)
+    sys.path.insert(0, str(HERE.parent))
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), "unknown CPU") \
+        if Path("/proc/cpuinfo").exists() else "unknown CPU"
+    print(f"machine: {os.cpu_count()} cores ({cpu}), {threads} thread(s), load average "
+          f"{os.getloadavg()[0]:.2f}; torch {torch.__version__}, numpy {np.__version__}",
+          flush=True)
+    start = time.perf_counter()
+    for figure in FIGURES:
+        for line in figure(args.gd_steps):
+            print(line, flush=True)
+    print(f"total: {time.perf_counter() - start:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

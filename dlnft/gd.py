@@ -122,7 +122,8 @@ def _lr_tensor(lr, M: int, device) -> torch.Tensor:
 class _Stepper:
     """The GD step on float64 buffers of shape (M, d), updated in place.
 
-    ``a`` holds η g; ``beta`` is kept equal to w₊v₊ − w₋v₋ after every step.
+    ``a`` holds η g; ``beta`` is kept equal to w₊v₊ − w₋v₋ after every step, and (without the
+    Gram matrix) ``r`` equal to X β − y.
     """
 
     def __init__(self, net: DiagonalNet, data: Data, lr_t: torch.Tensor):
@@ -147,11 +148,12 @@ class _Stepper:
         else:
             self.Xt = X.transpose(-1, -2).contiguous()
             self.neg_y = -data.y
-            self.r = torch.empty(self.beta.shape[0], n, dtype=X.dtype, device=X.device)
+            self.r = data.residual(self.beta)     # kept current: the loss checks reuse it
+            self.r_scaled = torch.empty_like(self.r)
 
     def residual(self) -> torch.Tensor:
         """X β − y of the current weights, shape (M, n)."""
-        return self.data.residual(self.beta)
+        return self.data.residual(self.beta) if self.gram else self.r
 
     def step(self) -> None:
         """One simultaneous GD step; the right-hand sides use the old weights."""
@@ -165,16 +167,11 @@ class _Stepper:
             if self.row_scale is not None:
                 a.mul_(self.row_scale)
         else:
-            r = self.r
+            rs = torch.mul(self.r, self.scale, out=self.r_scaled)
             if self.Xt.ndim == 2:
-                torch.addmm(self.neg_y, beta, self.Xt, out=r)
-                r.mul_(self.scale)
-                torch.mm(r, self.data.X, out=a)
+                torch.mm(rs, self.data.X, out=a)
             else:
-                torch.baddbmm(self.neg_y.unsqueeze(-1), self.data.X, beta.unsqueeze(-1),
-                              out=r.unsqueeze(-1))
-                r.mul_(self.scale)
-                torch.bmm(r.unsqueeze(1), self.data.X, out=a.unsqueeze(1))
+                torch.bmm(rs.unsqueeze(1), self.data.X, out=a.unsqueeze(1))
         torch.mul(a, self.vp, out=tmp)
         self.vp.addcmul_(a, self.wp, value=-1.0)
         self.wp.sub_(tmp)
@@ -183,6 +180,12 @@ class _Stepper:
         self.wm.add_(tmp)
         torch.mul(self.wp, self.vp, out=beta)
         beta.addcmul_(self.wm, self.vm, value=-1.0)
+        if not self.gram:
+            if self.Xt.ndim == 2:
+                torch.addmm(self.neg_y, beta, self.Xt, out=self.r)
+            else:
+                torch.baddbmm(self.neg_y.unsqueeze(-1), self.data.X, beta.unsqueeze(-1),
+                              out=self.r.unsqueeze(-1))
 
 
 def gd(net: DiagonalNet, X, y, *, lr, steps: int, tol: float | None = None,

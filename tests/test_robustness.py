@@ -506,3 +506,63 @@ def test_predict_finetune_refuses_mismatched_tasks(data):
     refuses(lambda: ib.predict_finetune(tasks["task_pt"], tasks["task_ft"], c=1.0, lam=0.0,
                                         gamma=1.0), "task_ft",
             count="predict_finetune: task_ft with another d")
+
+
+# --- theory ---------------------------------------------------------------------------------
+
+from dlnft import theory  # noqa: E402
+
+NOT_A_NUMBER = st.one_of(BAD_REALS, st.just("1"), st.none(), st.just([[1.0], [1.0, 2.0]]))
+ALPHA_BAD = st.one_of(NOT_A_NUMBER, st.floats(-5, 0), st.floats(1, 50))   # needs 0 < alpha < 1
+THEORY_CASES = {
+    "single_task": (dict(alpha=0.5, rho=0.2, c=1.0), {
+        "alpha": ALPHA_BAD, "c": st.one_of(NOT_A_NUMBER, st.floats(-5, 0)),
+        "rho": st.one_of(NOT_A_NUMBER, st.floats(-5, 0), st.floats(1.0001, 5)),
+        "teacher": st.text(max_size=5), "a": NOT_A_NUMBER,
+        "noise": st.one_of(NOT_A_NUMBER, st.floats(-5, -1e-9)),
+        "on_failure": st.text(max_size=5)}),
+    "ft_theory": (dict(alpha_ft=0.5, rho_pt=0.2, rho_ft=0.2, omega=0.5, c=1.0, lam=0.0,
+                       gamma=1.0), {
+        "alpha_ft": ALPHA_BAD, "alpha_pt": ALPHA_BAD,
+        "rho_pt": st.one_of(NOT_A_NUMBER, st.floats(-5, 0), st.floats(1.0001, 5)),
+        "rho_ft": st.one_of(NOT_A_NUMBER, st.floats(-5, 0), st.floats(1.0001, 5)),
+        "omega": st.one_of(NOT_A_NUMBER, st.floats(-5, -1e-9), st.floats(1.0001, 5)),
+        "c": st.one_of(NOT_A_NUMBER, st.floats(-5, 0)),
+        "lam": st.one_of(NOT_A_NUMBER, st.floats(1.0001, 5), st.floats(-5, -1.0001)),
+        "gamma": st.one_of(NOT_A_NUMBER, st.floats(-5, -1e-9)),
+        "a_pt": st.one_of(NOT_A_NUMBER, st.just(0.0)),
+        "noise": st.one_of(NOT_A_NUMBER, st.floats(-5, -1e-9)),
+        "on_failure": st.text(max_size=5)}),
+    "denoiser": (dict(z=0.5, g=0.3, c=1.0), {
+        "z": NOT_A_NUMBER, "g": st.one_of(NOT_A_NUMBER, st.floats(-5, -1e-9)),
+        "c": st.one_of(NOT_A_NUMBER, st.floats(-5, 0))}),
+    "regime": (dict(c=1.0, lam=0.0, gamma=1.0), {
+        "c": st.one_of(NOT_A_NUMBER, st.floats(-5, 0)),
+        "lam": st.one_of(NOT_A_NUMBER, st.floats(1.0001, 5)),
+        "gamma": st.one_of(NOT_A_NUMBER, st.floats(-5, -1e-9)),
+        "a_pt": NOT_A_NUMBER, "b": st.one_of(NOT_A_NUMBER, st.floats(-5, 0))}),
+}
+
+
+@given(st.data())
+def test_theory_refuses_bad_arguments(data):
+    fn = data.draw(st.sampled_from(sorted(THEORY_CASES)))
+    valid, bad = THEORY_CASES[fn]
+    name = data.draw(st.sampled_from(sorted(bad)))
+    value = data.draw(bad[name])
+    if name in ("teacher", "on_failure"):
+        assume(value not in ("gauss", "point", "raise", "keep"))
+    kwargs = dict(valid, **{name: value})
+    positional = [kwargs.pop(k) for k in ("alpha", "alpha_ft") if k in kwargs]
+    if fn in ("denoiser", "regime"):
+        positional = [kwargs.pop(k) for k in list(valid)]
+    refuses(lambda: getattr(theory, fn)(*positional, **kwargs), name,
+            count="theory: one bad argument")
+
+
+@given(rho_pt=st.floats(0.05, 1.0), rho_ft=st.floats(0.05, 1.0), omega=st.floats(0.0, 1.0))
+def test_ft_theory_refuses_impossible_supports(rho_pt, rho_ft, omega):
+    assume(omega * rho_ft > rho_pt + 1e-9 or rho_pt + (1 - omega) * rho_ft > 1 + 1e-9)
+    refuses(lambda: theory.ft_theory(0.5, rho_pt=rho_pt, rho_ft=rho_ft, omega=omega, c=1.0,
+                                     lam=0.0, gamma=1.0), ("rho_pt", "rho_ft", "omega"),
+            count="ft_theory: supports that do not fit")

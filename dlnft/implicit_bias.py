@@ -160,8 +160,9 @@ def solve(X, y, c, beta0=0.0, *, tol: float = 1e-10, max_iter: int = 200,
     β(ν) = c sinh(asinh(β0/c) + 2Xᵀν). ν minimizes the smooth convex dual
     F(ν) = Σ_i (c_i/2) cosh(asinh(β0_i/c_i) + 2(Xᵀν)_i) − yᵀν, whose gradient is Xβ(ν) − y and
     Hessian X diag(2 sqrt(β² + c²)) Xᵀ. Newton steps with a backtracking (Armijo) line search,
-    after X is reduced to orthonormal rows by an SVD (which also finds redundant rows and
-    tells whether Xβ = y can be met at all: ValueError when it cannot).
+    after X is reduced to orthonormal rows through the eigenvectors of X Xᵀ (which also finds
+    redundant rows, those with singular values below 1e-6 of the largest, and tells whether
+    Xβ = y can be met at all: ValueError when it cannot).
     """
     X = check.array("X", X, ndim=2).numpy()
     n, d = X.shape
@@ -181,12 +182,13 @@ def solve(X, y, c, beta0=0.0, *, tol: float = 1e-10, max_iter: int = 200,
     target = y - X[:, ~act] @ beta0[~act]
     Xa, ca = X[:, act], c[act]
     scale = tol * max(1.0, float(np.max(np.abs(y))))
-    if Xa.size:
-        U, S, Vt = np.linalg.svd(Xa, full_matrices=False)
-    else:  # nothing can move
-        U, S, Vt = np.zeros((n, 0)), np.zeros(0), np.zeros((0, Xa.shape[1]))
-    rank = int(np.sum(S > S[:1] * max(Xa.shape) * np.finfo(float).eps))
-    U, S, A = U[:, :rank], S[:rank], Vt[:rank]
+    # orthonormal rows A = Sᵀ⁻¹Uᵀ Xa from the Gram matrix Xa Xaᵀ = U S² Uᵀ, keeping the
+    # directions with singular value above 1e-6 of the largest (the others are redundant rows)
+    evals, U = np.linalg.eigh(Xa @ Xa.T)
+    keep = evals > 1e-12 * max(float(evals[-1]), 0.0) if Xa.size else np.zeros(n, bool)
+    keep &= evals > 0
+    U, S = U[:, keep], np.sqrt(evals[keep])
+    A, rank = (U.T @ Xa) / S[:, None], int(keep.sum())
     off_range = float(np.max(np.abs(target - U @ (U.T @ target))))
     if off_range > scale:
         raise ValueError(f"X beta = y has no solution: X (n = {n}, d = {d}, rank {rank} on "
@@ -267,20 +269,30 @@ def layer_split(beta, c, lam) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     lam = _arr("lam", lam)
     beta, c, lam = _broadcast(beta=beta, c=c, lam=lam)
     _check_lam(c, lam)
-    h = np.hypot(beta, c)
-    root = np.sqrt(np.clip((c - np.abs(lam)) * (c + np.abs(lam)), 0.0, None)) / c
-    big = h + np.abs(beta) * root                                   # no cancellation
-    small = (c * (c / big)) + (beta * lam / c) * ((beta * lam / c) / big)   # = h − |β| root
+    h, mag, lam_abs = np.hypot(beta, c), np.abs(beta), np.abs(lam)
+    gap = (c - lam_abs) * (c + lam_abs)                             # c² − λ² >= 0
+    root = np.sqrt(np.clip(gap, 0.0, None)) / c
+    h_minus = (beta * beta + gap) / (h + lam_abs)                   # h − |λ|, no cancellation
+    # the branch on β's side: X = h + |β| root; the other: X = h − |β| root, rationalized
+    big = h + mag * root
+    small = (c * (c / big)) + (beta * lam / c) * ((beta * lam / c) / big)
+    # X ± |λ| for both branches; small − |λ| vanishes where θ does, written two ways of which
+    # the one with the smaller operands cancels less
+    big_plus, big_minus = big + lam_abs, h_minus + mag * root
+    small_plus = small + lam_abs
+    small_minus = np.where(np.maximum(small, lam_abs) <= np.maximum(h_minus, mag * root),
+                           small - lam_abs, h_minus - mag * root)
     pos = beta >= 0
-    x_plus, x_minus = np.where(pos, big, small), np.where(pos, small, big)
-    flip = np.abs(lam) * h > c * c            # θ on the branch opposite to β is negative
-    sign_plus = np.where(flip & ~pos, -1.0, 1.0)
-    sign_minus = np.where(flip & pos, -1.0, 1.0)
-    first = lam < 0                           # the sign sits on w (λ < 0) or on v (λ >= 0)
+    # θ on the branch opposite to β is negative where |λ| h > c², i.e. (βλ/c)² > c² − λ²
+    flip = (beta * lam / c) ** 2 > gap
+    first = lam < 0                       # the sign sits on w (λ < 0) or on v (λ >= 0)
     out = []
-    for x, sign in ((x_plus, sign_plus), (x_minus, sign_minus)):
-        w = np.sqrt(np.clip(0.5 * (lam + x), 0.0, None))
-        v = np.sqrt(np.clip(0.5 * (x - lam), 0.0, None))
+    for side in (pos, ~pos):              # the + branch, then the − branch
+        x_plus = np.where(side, big_plus, small_plus)
+        x_minus = np.where(side, big_minus, small_minus)
+        sign = np.where(flip & ~side, -1.0, 1.0)
+        w = np.sqrt(np.clip(0.5 * np.where(first, x_minus, x_plus), 0.0, None))
+        v = np.sqrt(np.clip(0.5 * np.where(first, x_plus, x_minus), 0.0, None))
         out.append((np.where(first, sign * w, w), np.where(first, v, sign * v)))
     (w_plus, v_plus), (w_minus, v_minus) = out
     return w_plus, w_minus, v_plus, v_minus

@@ -1,0 +1,339 @@
+"""Tests of dlnft.implicit_bias: the potential, the solver, the layer split and both FT rules."""
+import mpmath
+import numpy as np
+import pytest
+import scipy.optimize
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dlnft
+from dlnft import implicit_bias as ib
+
+mpmath.mp.dps = 60
+C_RANGE = [1e-8, 1e-5, 1e-2, 1.0, 1e2, 1e4]
+BETA_RANGE = [0.0, 1e-12, 1e-7, 1e-3, 0.3, 1.0, 7.0, 1e3]
+
+
+def phi_exact(beta, c):
+    b, c = mpmath.mpf(beta), mpmath.mpf(c)
+    return b / 2 * mpmath.asinh(b / c) - (mpmath.sqrt(b * b + c * c) - c) / 2
+
+
+def bregman_exact(beta, beta0, c):
+    b, b0, c = mpmath.mpf(beta), mpmath.mpf(beta0), mpmath.mpf(c)
+    return phi_exact(b, c) - phi_exact(b0, c) - mpmath.asinh(b0 / c) / 2 * (b - b0)
+
+
+def rel_err(value, exact):
+    return 0.0 if exact == 0 and value == 0 else float(abs((mpmath.mpf(value) - exact) / exact))
+
+
+# --- the potential: accuracy over the whole range ---------------------------------------------
+
+@pytest.mark.parametrize("c", C_RANGE)
+def test_phi_and_phi_prime_are_accurate_over_the_range(c):
+    betas = np.array([s * b for b in BETA_RANGE for s in (1, -1)])
+    values, slopes = ib.phi(betas, c), ib.phi_prime(betas, c)
+    assert np.all(np.isfinite(values)) and np.all(values >= 0)
+    for b, v, s in zip(betas, values, slopes):
+        assert rel_err(v, phi_exact(b, c)) < 1e-14
+        assert rel_err(s, mpmath.asinh(mpmath.mpf(b) / c) / 2) < 1e-14
+
+
+def test_phi_limits_l2_and_l1():
+    c = 1.0
+    assert abs(ib.phi(1e-4, c) / (1e-8 / (4 * c)) - 1) < 1e-8         # β²/(4c), lazy
+    b = 1e3   # rich: ½|β| (log(2|β|/c) − 1), up to O(c²/β²)
+    assert abs(ib.phi(b, 1e-8) / (0.5 * b * (np.log(2 * b / 1e-8) - 1)) - 1) < 1e-12
+
+
+@pytest.mark.parametrize("c", C_RANGE)
+def test_bregman_is_accurate_near_and_far(c):
+    pairs = [(b, b0) for b in (1e3, -1e3, 0.5, 1e-6, 0.0)
+             for b0 in (b * (1 + 1e-9), b + 1e-9, -b, 0.0, 2.0)]
+    beta, beta0 = np.array(pairs).T
+    values = ib.bregman(beta, beta0, c)
+    for b, b0, v in zip(beta, beta0, values):
+        exact = bregman_exact(b, b0, c)
+        if exact == 0:
+            assert v == 0
+        else:
+            assert rel_err(v, exact) < 1e-12, (b, b0, c)
+
+
+def test_bregman_from_zero_is_phi_and_broadcasts():
+    beta, c = np.linspace(-5, 5, 11), np.array([[0.1], [3.0]])
+    assert ib.bregman(beta, 0.0, c).shape == (2, 11)
+    np.testing.assert_allclose(ib.bregman(beta, 0.0, c), ib.phi(beta, c), rtol=1e-14)
+
+
+# --- the solver ---------------------------------------------------------------------------------
+
+def objective(beta, beta0, c):
+    return float(np.sum(ib.bregman(beta, beta0, c)))
+
+
+@st.composite
+def problems(draw):
+    d = draw(st.integers(2, 7))
+    n = draw(st.integers(1, d - 1))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    X = rng.standard_normal((n, d))
+    c = 10.0 ** rng.uniform(-1.5, 1, size=d)
+    beta0 = rng.standard_normal(d) * draw(st.sampled_from([0.0, 1.0]))
+    return X, rng.standard_normal(n), c, beta0
+
+
+@settings(max_examples=30, deadline=None)
+@given(problems())
+def test_solver_beats_a_generic_constrained_minimizer(problem):
+    X, y, c, beta0 = problem
+    sol = ib.solve(X, y, c, beta0)
+    assert np.max(np.abs(X @ sol.beta - y)) <= 1e-10 * max(1, np.abs(y).max())
+    start = np.linalg.lstsq(X, y - X @ beta0, rcond=None)[0] + beta0
+    ref = scipy.optimize.minimize(
+        lambda b: objective(b, beta0, c), start, method="SLSQP",
+        jac=lambda b: ib.phi_prime(b, c) - ib.phi_prime(beta0, c),
+        constraints=[dict(type="eq", fun=lambda b: X @ b - y, jac=lambda b: X)],
+        options=dict(ftol=1e-14, maxiter=500))
+    assert ref.success
+    # optimal: never worse than the generic optimizer, and the same point
+    assert objective(sol.beta, beta0, c) <= objective(ref.x, beta0, c) + 1e-9
+    assert np.max(np.abs(sol.beta - ref.x)) < 1e-4 * max(1, np.abs(ref.x).max())
+    # the dual certificate: asinh(β/c) − asinh(β0/c) = 2 Xᵀν
+    lhs = np.arcsinh(sol.beta / c) - np.arcsinh(beta0 / c)
+    assert np.max(np.abs(lhs - 2 * X.T @ sol.nu)) < 1e-8 * max(1, np.abs(lhs).max())
+
+
+@pytest.mark.parametrize("c", [1e-8, 1e-3, 1.0, 1e4])
+def test_solver_reaches_1e_10_at_d_5000(c):
+    rng = np.random.default_rng(1)
+    d, n = 5000, 100
+    X = rng.standard_normal((n, d)) / np.sqrt(d)
+    beta_star = np.zeros(d)
+    beta_star[:10] = rng.standard_normal(10) * 30
+    sol = ib.solve(X, X @ beta_star, c)
+    assert sol.residual <= 1e-10 * max(1, np.abs(X @ beta_star).max())
+    assert np.all(np.isfinite(sol.beta))
+
+
+def test_rich_and_lazy_ends():
+    rng = np.random.default_rng(2)
+    d, n = 60, 30
+    X = rng.standard_normal((n, d))
+    beta_star = np.zeros(d)
+    beta_star[:3] = [1.0, -2.0, 0.5]
+    y = X @ beta_star
+    # c → ∞: the minimum-ℓ2-norm interpolator; c → 0: approaches the sparse one
+    np.testing.assert_allclose(ib.solve(X, y, 1e4).beta, np.linalg.pinv(X) @ y, atol=1e-7)
+    rich = ib.solve(X, y, 1e-12).beta
+    assert np.abs(rich - beta_star).max() < 0.05
+
+
+def test_warm_start_saves_iterations():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 200)) / np.sqrt(200)
+    beta_star = np.zeros(200)
+    beta_star[:8] = 1.0
+    y = X @ beta_star
+    cold = ib.solve(X, y, 1e-4)
+    near = ib.solve(X, y, 1.2e-4)
+    warm = ib.solve(X, y, 1.2e-4, nu0=cold.nu)
+    assert warm.n_iter < near.n_iter
+    np.testing.assert_allclose(warm.beta, near.beta, atol=1e-9)
+    assert ib.solve(X, y, 1e-4, nu0=cold.nu).n_iter == 0
+
+
+def test_redundant_rows_are_fine_and_contradictory_ones_refused():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((3, 6))
+    y = rng.standard_normal(3)
+    X2, y2 = np.vstack([X, X[0] + X[1]]), np.append(y, y[0] + y[1])     # rank 3, consistent
+    np.testing.assert_allclose(ib.solve(X2, y2, 0.5).beta, ib.solve(X, y, 0.5).beta, atol=1e-10)
+    with pytest.raises(ValueError, match="X beta = y has no solution.*rank 3"):
+        ib.solve(X2, y2 + np.array([0, 0, 0, 1e-3]), 0.5)
+    with pytest.raises(ValueError, match="no solution"):              # n > d, generic y
+        ib.solve(rng.standard_normal((8, 4)), rng.standard_normal(8), 1.0)
+
+
+def test_zero_scale_freezes_a_coordinate():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((2, 5))
+    y = rng.standard_normal(2)
+    c = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
+    beta0 = np.array([0.0, 0.7, 0.0, 0.0, 0.0])
+    sol = ib.solve(X, y, c, beta0)
+    assert sol.beta[1] == 0.7 and sol.beta[4] == 0.0
+    np.testing.assert_allclose(X @ sol.beta, y, atol=1e-10)
+    with pytest.raises(ValueError, match="no solution"):
+        ib.solve(X, y, np.array([1.0, 0, 0, 0, 0]))
+
+
+def test_solver_error_when_out_of_iterations():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((5, 20))
+    with pytest.raises(ib.SolverError, match="max_iter = 1"):
+        ib.solve(X, X @ np.r_[10.0, np.zeros(19)], 1e-6, max_iter=1)
+
+
+# --- against gradient descent -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pt_ft():
+    return dlnft.make_tasks(d=30, alpha_pt=0.5, alpha_ft=0.3, rho_pt=0.2, rho_ft=0.1,
+                            omega="subset", seed=1)
+
+
+def test_gd_from_any_lam_reaches_the_solver(pt_ft):
+    """λ does not enter (R2); GD's O(η) gap to gradient flow cancels in 2β(η/2) − β(η)."""
+    task = pt_ft[0]
+    c, d = 1.0, task.d
+    lams = c * np.array([-1.0, 0.0, 0.5])
+    net = dlnft.DiagonalNet.from_scales(c, np.repeat(lams, 2)[:, None], shape=(6, d))
+    lr = np.tile([1.0, 0.5], 3)
+    run = dlnft.gd(net, task.X, task.y, lr=lr, steps=20_000, tol=1e-16)
+    beta = run.net.beta().numpy()
+    target = ib.solve(task.X, task.y, c).beta
+    assert np.abs(beta - target).max() < 5e-3
+    assert np.abs(2 * beta[1::2] - beta[0::2] - target).max() < 2e-4
+    # R3: the weights GD converged to are the layer split of the predicted β
+    for m in (1, 3, 5):
+        split = ib.layer_split(target, c, lams[m // 2])
+        got = [t[m].numpy() for t in run.net.weights()]
+        assert max(np.abs(a - b).max() for a, b in zip(got, split)) < 3e-3
+
+
+@pytest.mark.parametrize("rule", ["merged", "separate"])
+def test_predict_finetune_matches_gd(pt_ft, rule):
+    pt, ft = pt_ft
+    c, lam, gamma = 1.0, -0.8, 0.3
+    net = dlnft.DiagonalNet.from_scales(c, lam, shape=(2, pt.d))
+    lr = np.array([1.0, 0.5])
+    run = dlnft.pretrain_finetune(net, pt, ft, gamma=gamma, lr_pt=lr, lr_ft=lr, steps_pt=20_000,
+                                  steps_ft=20_000, rule=rule, tol=1e-16)
+    pred = ib.predict_finetune(pt, ft, c=c, lam=lam, gamma=gamma, rule=rule)
+    beta = run.ft.net.beta().numpy()
+    assert np.abs(beta - pred.beta_ft).max() < 5e-3
+    assert np.abs(2 * beta[1] - beta[0] - pred.beta_ft).max() < 3e-4
+    np.testing.assert_allclose(X_ft_beta := ft.X @ pred.beta_ft, ft.y, atol=1e-9)
+    assert np.isfinite(X_ft_beta).all()
+
+
+# --- layer split and fine-tuning scales -----------------------------------------------------------
+
+@pytest.mark.parametrize("c", C_RANGE)
+@pytest.mark.parametrize("lam_ratio", [-1.0, -0.999999, -0.5, 0.0, 1e-9, 0.5, 1.0])
+def test_layer_split_keeps_beta_and_the_conserved_scales(c, lam_ratio):
+    beta = np.array([s * b for b in BETA_RANGE for s in (1, -1)])
+    lam = lam_ratio * c
+    wp, wm, vp, vm = ib.layer_split(beta, c, lam)
+    size = np.hypot(beta, c)   # the scale of every weight²
+    assert np.abs(wp * vp - wm * vm - beta).max() <= 1e-13 * size.max()
+    assert np.abs(wp * wm + vp * vm - c).max() <= 1e-13 * size.max()
+    for w, v in ((wp, vp), (wm, vm)):
+        assert np.all(np.abs((w - v) * (w + v) - lam) <= 1e-13 * size)
+    np.testing.assert_allclose(wp + wm, ib.merged_first_layer(beta, c, lam), rtol=1e-12,
+                               atol=1e-13 * np.sqrt(size.max()))
+
+
+@pytest.mark.parametrize("lam", [0.4, -0.4])
+def test_layer_split_is_the_papers_theta_form(lam):
+    c, beta = 0.5, np.linspace(-3, 3, 13)
+    theta_p, theta_m = (0.5 * (np.arccosh(c / abs(lam)) + s * np.arcsinh(beta / c)) for s in (1, -1))
+    r = np.sqrt(abs(lam))
+    big, small = (np.cosh, np.sinh) if lam > 0 else (np.sinh, np.cosh)
+    expected = (r * big(theta_p), r * big(theta_m), r * small(theta_p), r * small(theta_m))
+    for got, exp in zip(ib.layer_split(beta, c, lam), expected):
+        np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-14)
+
+
+def test_ft_scale_is_the_merged_layer_and_the_merged_mirror_scale():
+    beta = np.array([-1e3, -1.0, 0.0, 1e-6, 2.0, 1e3])
+    c, lam, gamma = 1e-3, -0.9e-3, 0.7
+    c_ft = ib.ft_scale(beta, c, lam, gamma)
+    np.testing.assert_allclose(c_ft, ib.merged_first_layer(beta, c, lam) ** 2 + gamma**2 / 2,
+                               rtol=1e-14)
+    m = ib.merged_first_layer(beta, c, lam)
+    k, beta0 = ib.mirror_scale(m, m, gamma / np.sqrt(2), gamma / np.sqrt(2))
+    np.testing.assert_allclose(k, c_ft, rtol=1e-14)
+    assert np.all(beta0 == 0)
+    # PT features (|β| ≫ c) get ≈ (1 + λ/c)|β| + γ²/2, unused ones 2(c + λ) + γ²/2
+    assert abs(c_ft[0] / ((1 + lam / c) * 1e3 + gamma**2 / 2) - 1) < 1e-5
+    assert abs(c_ft[2] - (2 * (c + lam) + gamma**2 / 2)) < 1e-15
+
+
+def test_mirror_scale_follows_the_closed_form_trajectory():
+    rng = np.random.default_rng(7)
+    wp, wm, vp, vm = rng.standard_normal((4, 50))
+    k, b = ib.mirror_scale(wp, wm, vp, vm)
+    K = (wp**2 + vp**2 + wm**2 + vm**2) / 2
+    np.testing.assert_allclose(k, np.sqrt(K**2 - b**2), rtol=1e-10)
+    for tau in (-0.7, 0.0, 0.3):   # the weights after the flow has integrated −∫g dt = τ
+        Wp, Vp = wp * np.cosh(tau) + vp * np.sinh(tau), vp * np.cosh(tau) + wp * np.sinh(tau)
+        Wm, Vm = wm * np.cosh(tau) - vm * np.sinh(tau), vm * np.cosh(tau) - wm * np.sinh(tau)
+        beta = Wp * Vp - Wm * Vm
+        np.testing.assert_allclose(np.arcsinh(beta / k) - np.arcsinh(b / k), 2 * tau, atol=1e-10)
+
+
+def test_edge_case_lam_minus_c_and_gamma_zero(pt_ft):
+    pt, ft = pt_ft
+    beta = np.array([-2.0, 0.0, 0.5])
+    # λ = −c: the first layers are ±√c sinh(asinh(β/c)/2), the merged layer is zero
+    wp, wm, vp, vm = ib.layer_split(beta, 1.0, -1.0)
+    np.testing.assert_allclose(wp, -wm, atol=1e-15)
+    np.testing.assert_allclose(wp, np.sinh(np.arcsinh(beta) / 2), rtol=1e-14)
+    assert np.all(ib.ft_scale(beta, 1.0, -1.0, 0.0) == 0)
+    assert np.allclose(ib.ft_scale(beta, 1.0, -1.0, 0.4), 0.08)
+    # separate rule with γ = 0: k = (sqrt(β² + c²) − c)/2 from β0 = 0
+    k, b0 = ib.separate_scale(beta, 1.0, -1.0, 0.0)
+    np.testing.assert_allclose(k, (np.hypot(beta, 1.0) - 1.0) / 2, atol=1e-15)
+    assert np.all(b0 == 0)
+    # γ = 0 alone (λ > −c) is fine: c_FT = (c + λ)(1 + sqrt(1 + (β/c)²))
+    np.testing.assert_allclose(ib.ft_scale(beta, 1.0, 0.0, 0.0), 1 + np.hypot(1, beta))
+    # merged rule at λ = −c, γ = 0: fine-tuning cannot move, and GD agrees
+    pred = ib.predict_finetune(pt, ft, c=0.5, lam=-0.5, gamma=0.0)
+    assert np.all(pred.scale == 0) and np.all(pred.beta_ft == 0)
+    net = dlnft.DiagonalNet.from_scales(0.5, -0.5, shape=(1, pt.d))
+    run = dlnft.pretrain_finetune(net, pt, ft, gamma=0.0, lr_pt=1.0, lr_ft=1.0, steps_pt=2000,
+                                  steps_ft=500)
+    assert np.abs(run.ft.net.beta().numpy()).max() < 1e-12
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: ib.phi(1.0, 0.0), "c must be > 0"),
+    (lambda: ib.phi(np.nan, 1.0), "beta must be finite"),
+    (lambda: ib.phi_prime(1.0, -1.0), "c must be > 0"),
+    (lambda: ib.bregman([1.0, 2.0], [1.0, 2.0, 3.0], 1.0), "must broadcast"),
+    (lambda: ib.ft_scale(1.0, 1.0, 1.5, 0.0), r"\|lam\| <= c"),
+    (lambda: ib.ft_scale(1.0, 1.0, 0.0, -1.0), "gamma must be >= 0"),
+    (lambda: ib.layer_split(1.0, 1.0, -2.0), r"\|lam\| <= c"),
+    (lambda: ib.merged_first_layer(1.0, 0.0, 0.0), "c must be > 0"),
+    (lambda: ib.separate_scale(1.0, 1.0, 0.0, -0.1), "gamma must be >= 0"),
+    (lambda: ib.mirror_scale([1.0, 2.0], 1.0, 1.0, [1.0, 2.0, 3.0]), "must broadcast"),
+    (lambda: ib.solve(np.ones(3), np.ones(3), 1.0), "X must have 2 dimensions"),
+    (lambda: ib.solve(np.ones((2, 3)), np.ones(3), 1.0), "y has 3 targets"),
+    (lambda: ib.solve(np.ones((2, 3)), np.ones(2), np.ones(4)), "c must be a number or have"),
+    (lambda: ib.solve(np.ones((2, 3)), np.ones(2), -1.0), "c must be >= 0"),
+    (lambda: ib.solve(np.ones((2, 3)), np.ones(2), 1.0, [1.0, 2.0]), "beta0 must be"),
+    (lambda: ib.solve(np.ones((2, 3)), np.ones(2), 1.0, tol=0.0), "tol must be > 0"),
+    (lambda: ib.solve(np.ones((2, 3)), np.ones(2), 1.0, max_iter=0), "max_iter must be >= 1"),
+    (lambda: ib.solve(np.ones((2, 3)), np.ones(2), 1.0, nu0=np.ones(3)), "nu0 must have"),
+    (lambda: ib.predict_finetune((np.ones((1, 2)), np.ones(1)), (np.ones((1, 2)), np.ones(1)),
+                                 c=1.0, lam=0.0, gamma=0.0, rule="both"), "rule must be one of"),
+    (lambda: ib.predict_finetune((np.ones((1, 2)), np.ones(1)), (np.ones((1, 3)), np.ones(1)),
+                                 c=1.0, lam=0.0, gamma=0.0), "task_ft has 3 features"),
+    (lambda: ib.predict_finetune((np.ones((1, 2)), np.ones(1)), (np.ones((1, 2)), np.ones(1)),
+                                 c=1.0, lam=2.0, gamma=0.0), r"\|lam\| <= c"),
+])
+def test_validation_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_type_errors():
+    with pytest.raises(TypeError, match="beta must be a numeric array"):
+        ib.phi("x", 1.0)
+    with pytest.raises(TypeError, match="task_pt must be a Task or an"):
+        ib.predict_finetune(None, (np.ones((1, 2)), np.ones(1)), c=1.0, lam=0.0, gamma=0.0)

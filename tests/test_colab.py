@@ -87,3 +87,14 @@ def test_cell_installs_dlnft_in_colab(monkeypatch, pip_calls):
     assert args[-1] == book.install_requirement()
     assert set(args[4:-1]) <= {"-q"}
     assert kwargs.get("check") is True
+
+
+@pytest.mark.parametrize("cuda, scale", [(True, "full"), (False, "smoke")])
+def test_chapters_pick_full_scale_on_a_gpu(monkeypatch, cuda, scale):
+    import torch
+
+    import dlnft
+
+    monkeypatch.delenv("DLNFT_SCALE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    assert dlnft.get_scale() == scale

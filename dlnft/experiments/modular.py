@@ -223,7 +223,7 @@ class ModularConfig:
     @classmethod
     def smoke(cls, **kw) -> "ModularConfig":
         """Seconds on a CPU: p = 23, a narrow one-layer network, a few hundred steps."""
-        base = dict(p=23, ft_n=60, d_model=32, n_heads=2, d_mlp=64, pt_steps=300, ft_steps=150,
+        base = dict(p=23, ft_n=60, d_model=32, n_heads=2, d_mlp=64, pt_steps=200, ft_steps=100,
                     lr=3e-3, record_every=50)
         return cls(**{**base, **kw})
 

@@ -70,7 +70,7 @@ def gemm_rate(M: int, d: int, n: int, repeat: int = 9) -> float:
 
 
 def run(M: int = 1024, d: int = 1000, n: int = 200, steps: int = 2000, lr: float = 5.0,
-        loop_networks: int = 4, loop_steps: int = 100) -> dict:
+        loop_networks: int = 8, loop_steps: int = 100) -> dict:
     """Time every variant; returns seconds, FLOP/s and the check of baseline A against dlnft.gd."""
     X, y, net = problem(M, d, n)
     flops = 4.0 * M * d * n * steps           # two (M, d) x (d, n) products per step

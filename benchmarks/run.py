@@ -52,8 +52,8 @@ def verdict(ratio: float, target: float, unit: str = "x") -> str:
     return f"target >= {target:g}{unit}: {'met' if ratio >= target else 'MISSED'}"
 
 
-def batched_gd(steps: int) -> list[str]:
-    r = load("gd").run(steps=steps)
+def batched_gd(opts) -> list[str]:
+    r = load("gd").run(steps=opts.gd_steps)
     head = f"(M={r['M']}, d={r['d']}, n={r['n']}, {r['steps']} steps, float64)"
     return [
         f"batched GD {head} vs NumPy loop: {r['seconds']:.1f} s "
@@ -68,7 +68,7 @@ def batched_gd(steps: int) -> list[str]:
     ]
 
 
-def exact_flow(_steps) -> list[str]:
+def exact_flow(opts) -> list[str]:
     r = load("flow").run()
     return [
         f"exact gradient flow to loss 1e-8 (3 networks, d=400, n=100): {r['seconds_flow']:.2f} s "
@@ -77,19 +77,25 @@ def exact_flow(_steps) -> list[str]:
     ]
 
 
-def relay(figure: str, script: str, issue: str, args=(), timeout: float = 240.0) -> list[str]:
-    """Run benchmarks/<script>.py (owned by the <issue> work) and pass on its figure lines."""
+def relay(figure: str, script: str, issue: str, deadline: float,
+          reserve: float = 0.0) -> list[str]:
+    """Run benchmarks/<script>.py (owned by the <issue> work) and pass on its figure lines.
+
+    It may run until ``deadline`` (a perf_counter time) less ``reserve`` seconds kept for the
+    figures after it."""
     import subprocess
 
     path = HERE / f"{script}.py"
     if not path.exists():
         return [f"{figure}: not available yet (benchmarks/{script}.py of the {issue} work is "
                 f"not in the repository), no number measured"]
+    timeout = max(10.0, deadline - time.perf_counter() - reserve)
     try:
-        done = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
                               timeout=timeout, cwd=HERE.parent)
     except subprocess.TimeoutExpired:
-        return [f"{figure}: not measured, benchmarks/{script}.py ran past {timeout:.0f} s"]
+        return [f"{figure}: not measured, benchmarks/{script}.py ran past the {timeout:.0f} s "
+                f"left of this run's time budget (--budget)"]
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     if done.returncode != 0 or not lines:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -97,12 +103,13 @@ def relay(figure: str, script: str, issue: str, args=(), timeout: float = 240.0)
     return [f"{figure} | {line}" for line in lines]
 
 
-def implicit_bias_solver(_steps) -> list[str]:
-    return relay("implicit-bias solver vs scipy (target >= 20x)", "solver", "implicit-bias")
+def implicit_bias_solver(opts) -> list[str]:
+    return relay("implicit-bias solver vs scipy (target >= 20x)", "solver", "implicit-bias",
+                 opts.deadline, reserve=120.0)
 
 
-def state_evolution(_steps) -> list[str]:
-    lines = relay("state evolution", "phase_diagram", "generalization")
+def state_evolution(opts) -> list[str]:
+    lines = relay("state evolution", "phase_diagram", "generalization", opts.deadline)
     found = re.search(r"phase diagram 64x64 \[s\]: ([0-9.]+)", "\n".join(lines))
     if found:
         seconds = float(found.group(1))
@@ -112,13 +119,13 @@ def state_evolution(_steps) -> list[str]:
     return lines
 
 
-def gpu(_steps) -> list[str]:
+def gpu(opts) -> list[str]:
     import torch
 
     if not torch.cuda.is_available():
         return ["GPU (ResNet-18 images/s, TFLOP/s vs bf16 peak, Transformer tokens/s): not "
                 "measured, no CUDA device on this machine"]
-    return relay("GPU", "throughput", "GPU throughput", timeout=300.0)
+    return relay("GPU", "throughput", "GPU throughput", opts.deadline)
 
 
 FIGURES = (batched_gd, exact_flow, implicit_bias_solver, state_evolution, gpu)
@@ -130,6 +137,8 @@ def main(argv=None) -> None:
                         help="BLAS/OpenMP threads (0: the cores not already busy)")
     parser.add_argument("--gd-steps", type=int, default=2000,
                         help="steps of the batched GD figure (the figure is defined at 2000)")
+    parser.add_argument("--budget", type=float, default=570.0,
+                        help="seconds the whole run may take; later figures are cut off")
     args = parser.parse_args(argv)
     threads = pick_threads(args.threads)
     set_threads(threads)
@@ -145,8 +154,9 @@ def main(argv=None) -> None:
           f"{os.getloadavg()[0]:.2f}; torch {torch.__version__}, numpy {np.__version__}",
           flush=True)
     start = time.perf_counter()
+    args.deadline = start + args.budget
     for figure in FIGURES:
-        for line in figure(args.gd_steps):
+        for line in figure(args):
             print(line, flush=True)
     print(f"total: {time.perf_counter() - start:.0f} s", flush=True)
 

@@ -118,6 +118,10 @@ def test_page_renders(page, site, browser, local_cdn):
         assert response is not None and response.ok, f"{page}.html: HTTP {response and response.status}"
         report = tab.evaluate(PAGE_REPORT)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        # a viewport as tall as the page, settled, so no sidebar is caught mid-transition
+        height = tab.evaluate("() => document.documentElement.scrollHeight")
+        tab.set_viewport_size({"width": 1280, "height": min(height, 16000)})
+        tab.wait_for_timeout(500)
         tab.screenshot(path=str(SCREENSHOTS / f"{page.replace('/', '__')}.png"), full_page=True)
     finally:
         tab.close()

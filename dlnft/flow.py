@@ -98,9 +98,11 @@ def _flow_one(ode: _DualODE, t_end, tol, t_max, rtol, atol, method):
         reached.terminal = True
         reached.direction = -1
         events = reached
-    sol = scipy.integrate.solve_ivp(ode.rhs, (0.0, t_max if t_end is None else t_end), m0,
-                                    method=method, jac=ode.jac, rtol=rtol, atol=atol,
-                                    events=events)
+    # trial steps that overshoot may overflow e^{±2A}; the integrator then shortens its step
+    with np.errstate(over="ignore", invalid="ignore"):
+        sol = scipy.integrate.solve_ivp(ode.rhs, (0.0, t_max if t_end is None else t_end), m0,
+                                        method=method, jac=ode.jac, rtol=rtol, atol=atol,
+                                        events=events)
     if sol.status == -1:
         raise FlowError(f"the {method} integrator failed: {sol.message}")
     if t_end is None:

@@ -117,3 +117,17 @@ def test_flow_checks_shapes_and_the_network(task):
 def test_flow_says_when_t_max_is_too_short(task):
     with pytest.raises(FlowError, match="raise t_max"):
         flow(_nets(task.d), task.X, task.y, tol=1e-12, t_max=1.0)
+
+
+@pytest.mark.parametrize("lam_over_c, gamma", [(-0.99, 1e-6), (0.0, 10.0)])
+def test_pretrain_then_finetune_flow_lands_where_the_theory_says(lam_over_c, gamma):
+    """PT flow, the paper's FT re-initialization, FT flow: R3–R4's predicted β_FT."""
+    pt, ft = dlnft.make_tasks(d=100, alpha_pt=0.5, alpha_ft=0.3, rho_pt=0.2, rho_ft=0.1,
+                              omega="subset", seed=0)
+    c = 1e-3
+    pretrained = flow(DiagonalNet.from_scales(c, lam_over_c * c, shape=(1, pt.d)), pt.X, pt.y,
+                      tol=1e-14).net
+    tuned = flow(dlnft.finetune_init(pretrained, gamma), ft.X, ft.y, tol=1e-14).net
+    theory = implicit_bias.predict_finetune(pt, ft, c=c, lam=lam_over_c * c, gamma=gamma)
+    np.testing.assert_allclose(pretrained.beta().numpy()[0], theory.beta_pt, atol=1e-4)
+    np.testing.assert_allclose(tuned.beta().numpy()[0], theory.beta_ft, atol=1e-4)

@@ -293,3 +293,15 @@ def test_summary_tables():
     assert table[(1.0, "heldout", 10)][0] == 1.5
     with pytest.raises(ValueError):
         mean_ci([])
+
+
+def test_cifar_style_resnet_groups_smoke(fixtures):
+    """The resnet_groups sweep's network: 3×3 stem, no max-pool, early scale, fresh head."""
+    config = dataclasses.replace(EXPERIMENTS["resnet_groups"].configs("smoke")[0],
+                                 ft_tasks=("subset",), ft_ns=(10,), pt_per_class=1,
+                                 pt_max_epochs=1, ft_max_epochs=2, rep_images=6)
+    assert config.arch == "cifar" and config.gamma == 1.0
+    model = build_model(config)
+    assert model.conv1.kernel_size == (3, 3) and isinstance(model.maxpool, torch.nn.Identity)
+    out = resnet.run(config, device="cpu")
+    assert out["ft"][0]["task"] == "subset" and "fc.weight" in out["ft"][0]["weight_change"]

@@ -138,6 +138,7 @@ class _Stepper:
         self.scale = lr_t / n if not scalar_lr else lr_t.item() / n
         self.gram = d < 2 * n
         X = data.X
+        self.shared = X.ndim == 2
         if self.gram:
             Xt = X.transpose(-1, -2)
             G, b = Xt @ X / n, (Xt @ data.y.unsqueeze(-1)).squeeze(-1) / n
@@ -146,7 +147,7 @@ class _Stepper:
                 G, b = G * lr_t.item(), b * lr_t.item()
             self.G, self.neg_b = G, -b
         else:
-            self.Xt = X.transpose(-1, -2).contiguous()
+            self.Xt = X.T.contiguous() if self.shared else None
             self.neg_y = -data.y
             self.r = data.residual(self.beta)     # kept current: the loss checks reuse it
             self.r_scaled = torch.empty_like(self.r)
@@ -159,7 +160,7 @@ class _Stepper:
         """One simultaneous GD step; the right-hand sides use the old weights."""
         a, tmp, beta = self.a, self.tmp, self.beta
         if self.gram:
-            if self.G.ndim == 2:
+            if self.shared:
                 torch.addmm(self.neg_b, beta, self.G, out=a)
             else:
                 torch.baddbmm(self.neg_b.unsqueeze(1), beta.unsqueeze(1), self.G,
@@ -168,7 +169,7 @@ class _Stepper:
                 a.mul_(self.row_scale)
         else:
             rs = torch.mul(self.r, self.scale, out=self.r_scaled)
-            if self.Xt.ndim == 2:
+            if self.shared:
                 torch.mm(rs, self.data.X, out=a)
             else:
                 torch.bmm(rs.unsqueeze(1), self.data.X, out=a.unsqueeze(1))
@@ -181,7 +182,7 @@ class _Stepper:
         torch.mul(self.wp, self.vp, out=beta)
         beta.addcmul_(self.wm, self.vm, value=-1.0)
         if not self.gram:
-            if self.Xt.ndim == 2:
+            if self.shared:
                 torch.addmm(self.neg_y, beta, self.Xt, out=self.r)
             else:
                 torch.baddbmm(self.neg_y.unsqueeze(-1), self.data.X, beta.unsqueeze(-1),

@@ -16,7 +16,8 @@ and the generalization error is E_g = E[(η − β*)²] = ||β̂ − β*||² / d
 Coordinates come in groups (:class:`Group`): a probability, a teacher law (a point mass b, or a
 centred Gaussian of variance v) and a law of the scale c over quadrature nodes (one node when
 c is deterministic, several when c depends on an earlier stage's noise). Expectations use
-Gauss–Hermite quadrature; for a Gaussian teacher the pair (β*, Z) reduces to one Gaussian
+Gauss–Legendre panels refined around the denoiser's bend (:func:`panel_quadrature`); for a
+Gaussian teacher the pair (β*, Z) reduces to one Gaussian
 z ~ N(0, v + s²) through E[β* | z] = v z / (v + s²), so every expectation is one-dimensional in z.
 
 Everything is vectorized over P independent problems ("points"): the scales of a group have
@@ -31,7 +32,8 @@ import numpy as np
 
 from .denoiser import denoise
 
-NODES = 96  # Gauss–Hermite nodes per Gaussian expectation (even)
+NODES = 5  # Gauss–Legendre nodes per panel of the z-quadrature (panel_quadrature)
+COLD_ITER = 20  # Newton steps from a cold start before falling back to continuation in α
 
 
 class FixedPointError(RuntimeError):
@@ -46,11 +48,37 @@ def gauss_hermite(k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=8)
-def half_gauss_hermite(k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The positive half of :func:`gauss_hermite` (k even), weights doubled: E[f(Z)] for even f."""
-    t, w = gauss_hermite(k)
-    keep = t > 0
-    return t[keep], 2 * w[keep]
+def _gauss_legendre(k: int) -> tuple[np.ndarray, np.ndarray]:
+    xi, wi = np.polynomial.legendre.leggauss(k)
+    return (xi + 1) / 2, wi / 2
+
+
+def knee(g: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """z at which η(z; g, c) = g/2: where the denoiser bends from shrinking (|x| ≲ g/2) to
+    passing (x ≈ z − (g/2) asinh(x/c)); the bend is sharp (width ~ g/2) when c ≪ g."""
+    return 0.5 * g * (1.0 + np.arcsinh(0.5 * g / c))
+
+
+def panel_quadrature(centres: np.ndarray, width: np.ndarray, nodes: int, *, even: bool):
+    """Nodes t and weights w (shape (..., K)) with Σ w f(t) ≈ E[f(Z)], Z ~ N(0, 1), for an f that
+    is smooth except within ~width (shape (...)) of the points ``centres`` (shape (..., r)).
+
+    Gauss–Legendre with ``nodes`` points per panel on [−T, T] (or [0, T] with doubled weights
+    for even f, ``even=True``), T = 8.5 (the tail beyond holds 2e-17 of the mass); panel ends on a uniform grid plus a grid refined
+    geometrically around every centre, so that a near-kink (the soft-threshold-like bend of the
+    denoiser at small c) costs no accuracy, where Gauss–Hermite converges only slowly.
+    """
+    T = 8.5
+    uniform = np.linspace(0.0 if even else -T, T, 9 if even else 17)
+    local = np.array([-8.0, -3.0, -1.0, -0.3, 0.0, 0.3, 1.0, 3.0, 8.0])
+    near = (centres[..., None] + width[..., None, None] * local).reshape(width.shape + (-1,))
+    ends = np.concatenate([np.broadcast_to(uniform, width.shape + uniform.shape), near], -1)
+    ends = np.sort(np.clip(ends, uniform[0], T), axis=-1)
+    left, length = ends[..., :-1, None], np.diff(ends, axis=-1)[..., None]
+    xi, wi = _gauss_legendre(nodes)
+    t = (left + length * xi).reshape(width.shape + (-1,))
+    w = (length * wi).reshape(t.shape) * np.exp(-0.5 * t**2) / np.sqrt(2 * np.pi)
+    return t, (2 * w if even else w)
 
 
 @dataclass(frozen=True)
@@ -79,7 +107,8 @@ class Group:
 def moments(s: np.ndarray, g: np.ndarray, groups: list[Group], nodes: int = NODES):
     """E[(η − β*)²] and E[∂η/∂z] over all groups, for every point: two arrays of shape (P,).
 
-    s, g: shape (P,), the channel noise and the denoiser's weight.
+    s, g: shape (P,), the channel noise and the denoiser's weight; nodes: Gauss–Legendre nodes
+    per panel of :func:`panel_quadrature`.
     """
     mse = np.zeros_like(s)
     slope = np.zeros_like(s)
@@ -88,21 +117,23 @@ def moments(s: np.ndarray, g: np.ndarray, groups: list[Group], nodes: int = NODE
             continue
         c = grp.c[:, :, None]
         gg = g[:, None, None]
+        bend, half = knee(g[:, None], grp.c), 0.5 * g[:, None]
         if grp.teacher == "gauss":
-            t, w = half_gauss_hermite(nodes)
-            var_z = grp.value + s**2
-            z = np.sqrt(var_z)[:, None, None] * t
+            sd = np.sqrt(grp.value + s**2)[:, None]          # z ~ N(0, v + s²)
+            t, w = panel_quadrature((bend / sd)[..., None], half / sd, nodes, even=True)
+            z = sd[:, :, None] * t
             x, dx = denoise(z, gg, c)
-            ex2 = (x**2) @ w
-            exz = (x * z) @ w
-            err = ex2 - 2 * (grp.value / var_z)[:, None] * exz + grp.value
-        else:
-            t, w = gauss_hermite(nodes)
-            z = grp.value + s[:, None, None] * t
+            ex2, exz = (x**2 * w).sum(-1), (x * z * w).sum(-1)
+            err = ex2 - 2 * (grp.value / sd**2) * exz + grp.value
+        else:                                                # z = b + s Z
+            sd = s[:, None]                                  # bends at Z = (±knee − b)/s
+            centres = np.stack([(bend - grp.value) / sd, (-bend - grp.value) / sd], -1)
+            t, w = panel_quadrature(centres, half / sd, nodes, even=grp.value == 0)
+            z = grp.value + sd[:, :, None] * t
             x, dx = denoise(z, gg, c)
-            err = ((x - grp.value) ** 2) @ w
+            err = ((x - grp.value) ** 2 * w).sum(-1)
         mse += grp.p * (err @ grp.c_weights)
-        slope += grp.p * ((dx @ w) @ grp.c_weights)
+        slope += grp.p * ((dx * w).sum(-1) @ grp.c_weights)
     return mse, slope
 
 
@@ -146,8 +177,9 @@ def _norm(r, theta, alpha, noise, mse, second, tol):
     return np.maximum(np.minimum(np.abs(r[:, 0]), gap * tol / ATOL), np.abs(r[:, 1]))
 
 
-def _initial_g(s, alpha, groups, nodes, iters=36):
-    """g with E[∂η/∂z] = α at noise s, by bisection in log g (the mean slope falls with g)."""
+def _initial_g(s, alpha, groups, nodes, iters=18):
+    """g with E[∂η/∂z] ≈ α at noise s, by bisection in log g (the mean slope falls with g), to
+    ~1e-3 in log g: a start for Newton."""
     c_min = min(float(grp.c.min()) for grp in groups if grp.p > 0)
     c_max = max(float(grp.c.max()) for grp in groups if grp.p > 0)
     lo = np.full_like(s, np.log(1e-6 * c_min))
@@ -170,7 +202,8 @@ def solve(alpha, groups: list[Group], *, noise: float = 0.0, init=None, tol: flo
     (scales of shape (P, m)). noise: label-noise variance σ₀² >= 0. init: optional (s, g) to
     start from; otherwise s from the minimum-ℓ2 answer and g by bisection.
     Damped Newton on (log s, log g) with a finite-difference Jacobian and backtracking (a step
-    is halved until the residual's norm falls). Points that fail from the cold start are solved
+    is halved until the residual's norm falls). Points that fail from the cold start (within
+    COLD_ITER steps, or max_iter if fewer) are solved
     again by continuation in α: ``ramp`` warm-started solves at α (0.25 + 0.75 j/ramp),
     j = 1 … ramp. tol: on both residuals (logarithms of the ratio of the two sides; the error
     equation may instead hold absolutely to ATOL, see :func:`_norm`).
@@ -180,7 +213,7 @@ def solve(alpha, groups: list[Group], *, noise: float = 0.0, init=None, tol: flo
     """
     P = groups[0].c.shape[0]
     alpha = np.broadcast_to(np.asarray(alpha, float), (P,)).copy()
-    fp, norm = _newton(alpha, groups, noise, init, tol, max_iter, nodes)
+    fp, norm = _newton(alpha, groups, noise, init, tol, min(max_iter, COLD_ITER), nodes)
     bad = np.flatnonzero(~fp.converged)
     if bad.size and ramp:
         sub = [_subset(grp, bad) for grp in groups]
@@ -236,7 +269,7 @@ def _newton(alpha, groups, noise, init, tol, max_iter, nodes):
         step[exact] = np.stack([np.zeros(exact.sum()), -rr[exact, 1] / J[exact, 1, 1]], axis=1)
         step *= np.minimum(1.0, 2.0 / np.abs(step).max(axis=1))[:, None]  # at most e² per step
         accepted = np.zeros(todo.size, bool)
-        for _ in range(12):
+        for _ in range(8):
             pend = np.flatnonzero(~accepted)
             if pend.size == 0:
                 break

@@ -305,3 +305,20 @@ def test_cifar_style_resnet_groups_smoke(fixtures):
     assert model.conv1.kernel_size == (3, 3) and isinstance(model.maxpool, torch.nn.Identity)
     out = resnet.run(config, device="cpu")
     assert out["ft"][0]["task"] == "subset" and "fc.weight" in out["ft"][0]["weight_change"]
+
+
+def test_slurm_launcher_through_submitit(tmp_path, monkeypatch):
+    """--launcher slurm, on submitit's in-process "debug" cluster instead of a real SLURM."""
+    import functools
+
+    import submitit
+
+    from dlnft.experiments.__main__ import main
+
+    monkeypatch.setattr(submitit, "AutoExecutor",
+                        functools.partial(submitit.AutoExecutor, cluster="debug"))
+    args = ["modular", "--scale", "smoke", "--seeds", "1", "--out", str(tmp_path),
+            "--launcher", "slurm"]
+    assert main(args) == 0
+    merged = json.loads((tmp_path / "modular.json").read_text())
+    assert merged["n_runs"] == 2 and {r["config"]["seed"] for r in merged["runs"]} == {1}

@@ -61,7 +61,8 @@ def launch(name: str, configs: list, out: Path, launcher: str = "local", *, scal
 
         executor = submitit.AutoExecutor(folder=out / "runs" / name / "slurm")
         executor.update_parameters(timeout_min=timeout_min, gpus_per_node=1, nodes=1,
-                                   slurm_partition=partition, name=f"dlnft-{name}")
+                                   name=f"dlnft-{name}",
+                                   **({"slurm_partition": partition} if partition else {}))
         jobs = executor.map_array(functools.partial(run_one, name, exp.run, out=out), todo)
         print(f"submitted {len(jobs)} SLURM jobs; waiting (re-run this command to resume)")
         for job in bar(jobs, desc=name, unit="job"):

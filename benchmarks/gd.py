@@ -6,7 +6,7 @@ networks, 2000 full-batch GD steps in float64.
 - dlnft.gd: all networks in one (M, d) tensor, two matrix products per step.
 - Baseline A: the same update written as a plain Python loop over networks and steps with NumPy
   vectors. It is timed on a few networks and steps and scaled linearly (its cost is exactly
-  networks × steps × one step), after checking that it computes the same β as dlnft.gd.
+  networks × steps × one step), and checked to compute the same β as dlnft.gd.
 - Baseline B: the GEMM rate of this machine, a plain float64 (M, d) @ (d, n) product (the two
   products of a step have this size), best of torch and NumPy.
 
@@ -58,7 +58,7 @@ def _median_time(fn, repeat: int) -> float:
     return float(np.median(times))
 
 
-def gemm_rate(M: int, d: int, n: int, repeat: int = 9) -> float:
+def gemm_rate(M: int, d: int, n: int, repeat: int = 5) -> float:
     """Baseline B: float64 FLOP/s of a plain (M, d) @ (d, n) product, the faster of torch and
     NumPy (median of ``repeat`` timings of each)."""
     rng = np.random.default_rng(1)
@@ -70,28 +70,39 @@ def gemm_rate(M: int, d: int, n: int, repeat: int = 9) -> float:
 
 
 def run(M: int = 1024, d: int = 1000, n: int = 200, steps: int = 2000, lr: float = 5.0,
-        loop_networks: int = 8, loop_steps: int = 100) -> dict:
-    """Time every variant; returns seconds, FLOP/s and the check of baseline A against dlnft.gd."""
+        chunks: int = 8, loop_networks: int = 4, loop_steps: int = 25) -> dict:
+    """Time dlnft.gd and both baselines; returns seconds, FLOP/s and the ratios.
+
+    On a shared machine the speed drifts during a run, so the 2000 steps run as ``chunks``
+    consecutive calls (the same trajectory: the loss checks fall on the same steps) and each
+    chunk is paired with baselines measured right before it; a ratio is the median over chunks.
+    """
     X, y, net = problem(M, d, n)
-    flops = 4.0 * M * d * n * steps           # two (M, d) x (d, n) products per step
-
-    t0 = time.perf_counter()
-    res = dlnft.gd(net, X, y, lr=lr, steps=steps)
-    t_gd = time.perf_counter() - t0
-
+    chunk_steps = steps // chunks
+    flops = 4.0 * M * d * n * chunk_steps       # two (M, d) x (d, n) products per step
+    loop_scale = (M / loop_networks) * (chunk_steps / loop_steps)
     sub = net[:loop_networks]
-    t0 = time.perf_counter()
+    t_gd, t_loop, vs_loop, vs_gemm, gemm = 0.0, 0.0, [], [], []
+    for _ in range(chunks):
+        gemm.append(gemm_rate(M, d, n))
+        t0 = time.perf_counter()
+        numpy_loop(sub, X, y, lr, loop_steps)
+        loop = (time.perf_counter() - t0) * loop_scale
+        t0 = time.perf_counter()
+        net = dlnft.gd(net, X, y, lr=lr, steps=chunk_steps).net
+        chunk = time.perf_counter() - t0
+        t_gd, t_loop = t_gd + chunk, t_loop + loop
+        vs_loop.append(loop / chunk)
+        vs_gemm.append(flops / chunk / gemm[-1])
+
     beta_loop = numpy_loop(sub, X, y, lr, loop_steps)
-    t_loop = (time.perf_counter() - t0) * (M / loop_networks) * (steps / loop_steps)
     beta_gd = dlnft.gd(sub, X, y, lr=lr, steps=loop_steps).net.beta().numpy()
     deviation = float(np.max(np.abs(beta_loop - beta_gd)) / np.max(np.abs(beta_gd)))
-
-    rate_b = gemm_rate(M, d, n)
-    return dict(M=M, d=d, n=n, steps=steps, seconds=t_gd, seconds_loop=t_loop,
-                flops_per_s=flops / t_gd, gemm_flops_per_s=rate_b,
-                loop_flops_per_s=flops / t_loop,
-                speedup=t_loop / t_gd, gemm_fraction=flops / t_gd / rate_b,
-                loop_deviation=deviation, final_loss_max=float(res.losses[-1].max()))
+    total = flops * chunks
+    return dict(M=M, d=d, n=n, steps=chunk_steps * chunks, seconds=t_gd, seconds_loop=t_loop,
+                flops_per_s=total / t_gd, gemm_flops_per_s=float(np.median(gemm)),
+                loop_flops_per_s=total / t_loop, speedup=float(np.median(vs_loop)),
+                gemm_fraction=float(np.median(vs_gemm)), loop_deviation=deviation)
 
 
 def main():

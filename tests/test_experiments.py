@@ -14,7 +14,7 @@ from dlnft.experiments import data as D
 from dlnft.experiments.metrics import ensd, linear_cka, participation_ratio
 from dlnft.experiments.modular import (ModularConfig, build_transformer, encode, modular_dataset,
                                        modular_table, transformer_groups)
-from dlnft.experiments import modular, resnet
+from dlnft.experiments import modular, resnet, results
 from dlnft.experiments.resnet import ResNetConfig, build_model
 from dlnft.experiments.results import config_hash, load_run, merge, run_one, run_path
 from dlnft.experiments.scaling import RESNET_EARLY_LATE, group_members, layer_norms, scale_init
@@ -272,8 +272,10 @@ def test_cli_help_and_smoke_run(tmp_path, fixtures, capsys):
         assert f"\n  {name} " in help_text
     args = ["modular", "--scale", "smoke", "--seeds", "0", "--out", str(tmp_path)]
     assert main(args) == 0
-    merged = json.loads((tmp_path / "modular.json").read_text())
+    merged = json.loads((tmp_path / "modular-smoke.json").read_text())
     assert merged["n_runs"] == 2 and merged["scale"] == "smoke" and not merged["missing"]
+    assert results.load("modular", tmp_path) is None  # smoke runs never pass for full ones
+    assert results.load("modular", tmp_path, scale="smoke") == merged
     stamp = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs" / "modular").glob("*.json")}
     assert main(args) == 0  # resumed: nothing re-run
     assert stamp == {p: p.stat().st_mtime_ns for p in stamp}
@@ -320,5 +322,5 @@ def test_slurm_launcher_through_submitit(tmp_path, monkeypatch):
     args = ["modular", "--scale", "smoke", "--seeds", "1", "--out", str(tmp_path),
             "--launcher", "slurm"]
     assert main(args) == 0
-    merged = json.loads((tmp_path / "modular.json").read_text())
+    merged = json.loads((tmp_path / "modular-smoke.json").read_text())
     assert merged["n_runs"] == 2 and {r["config"]["seed"] for r in merged["runs"]} == {1}

@@ -3,7 +3,7 @@
 
 Runs every config of NAME's sweep (× seeds), one result file per run under
 OUT/runs/NAME/<config-hash>.json (finished runs are skipped, so a sweep resumes), then merges
-them into OUT/NAME.json. ``python -m dlnft.experiments fetch`` downloads CIFAR-100 and SVHN
+them into OUT/NAME.json (OUT/NAME-smoke.json at smoke scale). ``python -m dlnft.experiments fetch`` downloads CIFAR-100 and SVHN
 into data/.
 """
 from __future__ import annotations
@@ -48,7 +48,8 @@ def parser() -> argparse.ArgumentParser:
 
 def launch(name: str, configs: list, out: Path, launcher: str = "local", *, scale: str = "",
            partition: str | None = None, timeout_min: int = 240) -> Path:
-    """Run the configs not yet recorded (here or on SLURM), then merge; returns OUT/NAME.json."""
+    """Run the configs not yet recorded (here or on SLURM), then merge them; returns the path
+    of the merged file (see :func:`~dlnft.experiments.results.merged_path`)."""
     exp = EXPERIMENTS[name]
     todo = [c for c in configs if load_run(run_path(out, name, c), c) is None]
     print(f"{name}: {len(configs)} runs, {len(configs) - len(todo)} already recorded, "

@@ -5,7 +5,8 @@ A sweep is a list of run configs (sweep point × seed). Each finished run is wri
 config, metrics and provenance (git commit, device, torch version, date, wall time). A run whose
 file is present and valid is skipped, so an interrupted sweep resumes where it stopped; a file
 that is corrupt or truncated, or holds another config, is reported with a warning and re-run.
-:func:`merge` collects the run files of a sweep into ``data/results/NAME.json``.
+:func:`merge` collects the run files of a sweep into ``data/results/NAME.json`` (full scale;
+smoke sweeps go to ``NAME-smoke.json``) and :func:`load` reads it back.
 """
 from __future__ import annotations
 
@@ -117,7 +118,8 @@ def run_one(name: str, fn, config, out: str | os.PathLike = RESULTS) -> dict:
 
 
 def merge(name: str, configs, out: str | os.PathLike = RESULTS, *, scale: str = "") -> Path:
-    """Write ``out/NAME.json`` from the valid run files of ``configs`` (in their order).
+    """Write ``out/NAME.json`` (``out/NAME-smoke.json`` for smoke runs, so that they never pass
+    for full-scale results) from the valid run files of ``configs`` (in their order).
 
     The file holds: name, scale, provenance of the merge, n_runs, total wall time and the list
     of runs (config, metrics, wall_s, provenance); runs not yet recorded are listed under
@@ -129,10 +131,16 @@ def merge(name: str, configs, out: str | os.PathLike = RESULTS, *, scale: str = 
         (runs.append(record) if record is not None else missing.append(config_hash(config)))
     data = {"name": name, "scale": scale, "provenance": provenance(), "n_runs": len(runs),
             "wall_s": sum(r["wall_s"] for r in runs), "missing": missing, "runs": runs}
-    return write_json(Path(out) / f"{name}.json", data)
+    return write_json(merged_path(name, out, scale), data)
 
 
-def load(name: str, out: str | os.PathLike = RESULTS) -> dict | None:
-    """The merged results ``out/NAME.json``, or None when they have not been recorded."""
-    path = Path(out) / f"{name}.json"
+def merged_path(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> Path:
+    """``out/NAME.json`` for full-scale sweeps, ``out/NAME-SCALE.json`` for the others."""
+    return Path(out) / (f"{name}.json" if scale in ("full", "") else f"{name}-{scale}.json")
+
+
+def load(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> dict | None:
+    """The merged results of NAME at ``scale`` (see :func:`merged_path`), or None when they
+    have not been recorded."""
+    path = merged_path(name, out, scale)
     return json.loads(path.read_text()) if path.exists() else None

@@ -193,7 +193,7 @@ def _initial_g(s, alpha, groups, nodes, iters=18):
     return np.exp(0.5 * (lo + hi))
 
 
-def solve(alpha, groups: list[Group], *, noise: float = 0.0, init=None, tol: float = 1e-9,
+def solve(alpha, groups: list[Group], *, noise: float = 0.0, init=None, tol: float = 1e-8,
           max_iter: int = 60, nodes: int = NODES, ramp: int = 12,
           on_failure: str = "raise") -> FixedPoint:
     """Solve α s² = σ₀² + E[(η − β*)²] and α = E[∂η/∂z] for (s, g) at P points.
@@ -267,7 +267,7 @@ def _newton(alpha, groups, noise, init, tol, max_iter, nodes):
         # where the error equation already holds absolutely, move g alone onto the slope equation
         exact = np.minimum(np.abs(rr[:, 0]), _gap(th, a, noise, mse[todo], second)) <= ATOL
         step[exact] = np.stack([np.zeros(exact.sum()), -rr[exact, 1] / J[exact, 1, 1]], axis=1)
-        step *= np.minimum(1.0, 2.0 / np.abs(step).max(axis=1))[:, None]  # at most e² per step
+        step *= np.minimum(1.0, 2.0 / np.maximum(np.abs(step).max(axis=1), 1e-300))[:, None]  # ≤ e²
         accepted = np.zeros(todo.size, bool)
         for _ in range(8):
             pend = np.flatnonzero(~accepted)

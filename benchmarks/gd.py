@@ -70,12 +70,15 @@ def gemm_rate(M: int, d: int, n: int, repeat: int = 5) -> float:
 
 
 def run(M: int = 1024, d: int = 1000, n: int = 200, steps: int = 2000, lr: float = 5.0,
-        chunks: int = 8, loop_networks: int = 4, loop_steps: int = 25) -> dict:
+        chunks: int = 8, loop_networks: int = 4, loop_steps: int = 25,
+        deadline: float = float("inf")) -> dict:
     """Time dlnft.gd and both baselines; returns seconds, FLOP/s and the ratios.
 
     On a shared machine the speed drifts during a run, so the 2000 steps run as ``chunks``
     consecutive calls (the same trajectory: the loss checks fall on the same steps) and each
     chunk is paired with baselines measured right before it; a ratio is the median over chunks.
+    No chunk starts after ``deadline`` (a time.perf_counter() value): ``steps`` in the result
+    says how many were taken.
     """
     X, y, net = problem(M, d, n)
     chunk_steps = steps // chunks
@@ -84,6 +87,8 @@ def run(M: int = 1024, d: int = 1000, n: int = 200, steps: int = 2000, lr: float
     sub = net[:loop_networks]
     t_gd, t_loop, vs_loop, vs_gemm, gemm = 0.0, 0.0, [], [], []
     for _ in range(chunks):
+        if time.perf_counter() > deadline:
+            break
         gemm.append(gemm_rate(M, d, n))
         t0 = time.perf_counter()
         numpy_loop(sub, X, y, lr, loop_steps)
@@ -98,8 +103,8 @@ def run(M: int = 1024, d: int = 1000, n: int = 200, steps: int = 2000, lr: float
     beta_loop = numpy_loop(sub, X, y, lr, loop_steps)
     beta_gd = dlnft.gd(sub, X, y, lr=lr, steps=loop_steps).net.beta().numpy()
     deviation = float(np.max(np.abs(beta_loop - beta_gd)) / np.max(np.abs(beta_gd)))
-    total = flops * chunks
-    return dict(M=M, d=d, n=n, steps=chunk_steps * chunks, seconds=t_gd, seconds_loop=t_loop,
+    total = flops * len(gemm)
+    return dict(M=M, d=d, n=n, steps=chunk_steps * len(gemm), seconds=t_gd, seconds_loop=t_loop,
                 flops_per_s=total / t_gd, gemm_flops_per_s=float(np.median(gemm)),
                 loop_flops_per_s=total / t_loop, speedup=float(np.median(vs_loop)),
                 gemm_fraction=float(np.median(vs_gemm)), loop_deviation=deviation)

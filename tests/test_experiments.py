@@ -288,11 +288,13 @@ def test_summary_tables():
     m, h = mean_ci([0.0, 1.0, 2.0])
     assert m == 1.0 and h == pytest.approx(4.303 / 3 ** 0.5, rel=1e-3)
     merged = {"runs": [{"config": {"alpha": a, "seed": s},
-                        "metrics": {"ft": [{"task": "heldout", "n": 10, "test_acc": a + s}]}}
+                        "metrics": {"ft": [{"task": "heldout", "n": 10, "test_acc": a + s,
+                                            "representation": {"layer4": {"change": s}}}]}}
                        for a in (0.1, 1.0) for s in (0, 1)]}
     table = ft_table(merged, ("alpha",))
     assert table[(0.1, "heldout", 10)][0] == pytest.approx(0.6) and table[(0.1, "heldout", 10)][2] == 2
     assert table[(1.0, "heldout", 10)][0] == 1.5
+    assert ft_table(merged, ("alpha",), "representation.layer4.change")[(1.0, "heldout", 10)][0] == 0.5
     with pytest.raises(ValueError):
         mean_ci([])
 

@@ -35,7 +35,10 @@ def ft_table(merged: dict, by: tuple[str, ...], value: str = "test_acc") -> dict
         fields = tuple(_hashable(run["config"][k]) for k in by)
         for ft in run["metrics"]["ft"]:
             task = (ft["task"], ft["n"]) if "task" in ft else (ft["op"],)
-            groups[fields + task].append(ft[value])
+            entry = ft
+            for key in value.split("."):
+                entry = entry[key]
+            groups[fields + task].append(entry)
     return {k: (*mean_ci(v), len(v)) for k, v in sorted(groups.items(), key=lambda kv: str(kv[0]))}
 
 

@@ -36,8 +36,8 @@ from torchvision.models.resnet import BasicBlock, ResNet
 
 from .. import _validate as V
 from ..scale import device as default_device
-from .data import (DATA_ROOT, load_cifar100, load_svhn, write_cifar100_fixture,
-                   write_svhn_fixture)
+from .data import (DATA_ROOT, cifar100_files, load_cifar100, load_svhn, svhn_files,
+                   write_cifar100_fixture, write_svhn_fixture)
 from .metrics import representation_change
 from .scaling import RESNET_EARLY_LATE, layer_norms, relative_change, scale_init
 from .train import activations, evaluate, fit, to_device
@@ -163,13 +163,20 @@ def _resnet18(arch: str, width: int) -> nn.Module:
 
 
 def _data_root(config: ResNetConfig, root) -> Path:
+    """``root`` (default ``data/``), or for smoke runs the fixture folder: ``DLNFT_FIXTURES``,
+    else ``<tmp>/dlnft-fixtures``, written once. Each file is written in a private folder and
+    moved into place, so concurrent runs never read a half-written fixture."""
     if not config.fixtures:
         return Path(root) if root is not None else DATA_ROOT
     folder = Path(os.environ.get("DLNFT_FIXTURES", Path(tempfile.gettempdir()) / "dlnft-fixtures"))
-    if not (folder / "cifar-100-python" / "meta").exists():
-        write_cifar100_fixture(folder)
-    if not (folder / "test_32x32.mat").exists():
-        write_svhn_fixture(folder)
+    if not all(f.exists() for f in cifar100_files(folder) + svhn_files(folder)):
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            write_cifar100_fixture(tmp)
+            write_svhn_fixture(tmp)
+            for f in cifar100_files(folder) + svhn_files(folder):
+                f.parent.mkdir(exist_ok=True)
+                os.replace(Path(tmp) / f.relative_to(folder), f)
     return folder
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import os
 import tempfile
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

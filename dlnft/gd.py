@@ -12,7 +12,8 @@ All M networks move together: the residuals and gradients are two matrix product
 (M, d) @ (d, n) and (M, n) @ (n, d) when the networks share one design matrix X of shape
 (n, d), or two batched products when each network has its own X of shape (M, n, d).
 When d < 2n the step instead reuses the Gram matrix G = XᵀX/n (d, d) and b = Xᵀy/n,
-g = β G − b: one product of 2Md² flops instead of two of 2Mdn each. The weights are updated
+g = β G − b: one product of 2Md² flops instead of two of 2Mdn each (when the steps to take
+pay for building G). The weights are updated
 in place in preallocated buffers, so a step allocates nothing.
 """
 from __future__ import annotations
@@ -126,7 +127,7 @@ class _Stepper:
     Gram matrix) ``r`` equal to X β − y.
     """
 
-    def __init__(self, net: DiagonalNet, data: Data, lr_t: torch.Tensor):
+    def __init__(self, net: DiagonalNet, data: Data, lr_t: torch.Tensor, steps: int):
         self.data = data
         self.wp, self.wm, self.vp, self.vm = (t.clone() for t in net.weights())
         self.beta = self.wp * self.vp - self.wm * self.vm
@@ -136,9 +137,11 @@ class _Stepper:
         scalar_lr = lr_t.numel() == 1
         # η and 1/n are folded into the smallest tensor they can ride on
         self.scale = lr_t / n if not scalar_lr else lr_t.item() / n
-        self.gram = d < 2 * n
         X = data.X
         self.shared = X.ndim == 2
+        # the Gram matrix saves 2Md(2n − d) flops a step and costs 2d²n (per design) to build
+        M = self.beta.shape[0]
+        self.gram = steps * M * (2 * n - d) > d * n * (1 if self.shared else M)
         if self.gram:
             Xt = X.transpose(-1, -2)
             G, b = Xt @ X / n, (Xt @ data.y.unsqueeze(-1)).squeeze(-1) / n
@@ -206,7 +209,7 @@ def gd(net: DiagonalNet, X, y, *, lr, steps: int, tol: float | None = None,
     if tol is not None:
         tol = check.real("tol", tol, low=0.0, low_open=True)
     lr_t = _lr_tensor(lr, net.M, net.w_plus.device)
-    state = _Stepper(net, data, lr_t)
+    state = _Stepper(net, data, lr_t, steps)
 
     def current_loss():
         return (state.residual() ** 2).sum(-1) / (2 * data.n)

@@ -55,7 +55,8 @@ def chapter_pairs() -> list[tuple[Path, Path]]:
 def execute(md: Path, timeout: int = 600) -> None:
     """Write the .ipynb twin of ``md`` and execute it in place at smoke scale."""
     env = dict(os.environ, DLNFT_SCALE=os.environ.get("DLNFT_SCALE", "smoke"))
-    subprocess.run([sys.executable, "-m", "jupytext", "--to", "ipynb", "--update", "--execute",
+    # no --update: it would carry the old notebook's outputs over the fresh ones
+    subprocess.run([sys.executable, "-m", "jupytext", "--to", "ipynb", "--execute",
                     "--set-kernel", "python3", str(md)], check=True, env=env, cwd=md.parent)
 
 

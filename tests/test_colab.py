@@ -22,6 +22,8 @@ NOTEBOOKS = [ipynb for _, ipynb in book.chapter_pairs()]
 
 
 def first_code_cell(ipynb) -> str:
+    assert ipynb.exists(), f"{ipynb.name} is missing: python -m dlnft.book execute " \
+                           f"{ipynb.with_suffix('.md')}"
     cells = json.loads(ipynb.read_text())["cells"]
     code = [c for c in cells if c["cell_type"] == "code"]
     assert code, f"{ipynb.name} has no code cell"

@@ -193,7 +193,7 @@ def _initial_g(s, alpha, groups, nodes, iters=18):
     return np.exp(0.5 * (lo + hi))
 
 
-def solve(alpha, groups: list[Group], *, noise: float = 0.0, init=None, tol: float = 1e-8,
+def solve(alpha, groups: list[Group], *, noise: float = 0.0, init=None, tol: float = 1e-7,
           max_iter: int = 60, nodes: int = NODES, ramp: int = 12,
           on_failure: str = "raise") -> FixedPoint:
     """Solve α s² = σ₀² + E[(η − β*)²] and α = E[∂η/∂z] for (s, g) at P points.

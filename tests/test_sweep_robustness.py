@@ -25,7 +25,7 @@ import pytest
 from dlnft.experiments import EXPERIMENTS
 from dlnft.experiments.__main__ import launch
 from dlnft.experiments.data import cifar100_files
-from dlnft.experiments.results import config_hash, load_run, run_path
+from dlnft.experiments.results import config_hash, load_run, merged_path, run_path
 from sweep_toy import TOY, ToyConfig, metrics
 
 TOY_CLI = Path(__file__).with_name("sweep_toy.py")
@@ -94,7 +94,7 @@ def test_killed_sweep_resumes_and_finishes(tmp_path):
     assert_all_recorded(tmp_path, seeds)
     assert all(p.stat().st_mtime_ns == before[p.name] for p in run_files(tmp_path)
                if p.name in before), "a recorded run was run again"
-    merged = json.loads((tmp_path / "toy.json").read_text())
+    merged = json.loads(merged_path("toy", tmp_path, "smoke").read_text())
     assert merged["n_runs"] == len(seeds) and merged["missing"] == []
 
 
@@ -144,7 +144,7 @@ def test_damaged_run_file_is_reported_and_run_again(tmp_path, toy_registered, da
     record = load_run(victim, cs[1])
     assert record is not None
     assert record["metrics"]["loss"] == pytest.approx(metrics(cs[1])["loss"], rel=1e-9)
-    assert json.loads((tmp_path / "toy.json").read_text())["n_runs"] == 3
+    assert json.loads(merged_path("toy", tmp_path, "").read_text())["n_runs"] == 3
 
 
 @pytest.mark.xfail(strict=True, reason="run files carry no checksum: a hand-edited metric "
@@ -168,7 +168,7 @@ def test_two_sweeps_in_one_folder_do_not_clobber(tmp_path):
         assert code == 0, err
     assert_all_recorded(tmp_path, range(0, 9))
     assert len(run_files(tmp_path)) == 9
-    merged = json.loads((tmp_path / "toy.json").read_text())   # one sweep's merge, whole
+    merged = json.loads(merged_path("toy", tmp_path, "smoke").read_text())  # one sweep's, whole
     assert merged["n_runs"] == 6 and merged["missing"] == []
     assert {r["config"]["seed"] for r in merged["runs"]} in ({*a}, {*b})
 
@@ -192,7 +192,7 @@ def test_failures_end_with_their_message_and_a_nonzero_exit(tmp_path):
         assert advice in tail, f"{kind}: the message is not at the end:\n{tail}"
         recorded = {p.stem for p in run_files(tmp_path / kind)}   # the runs before are kept
         assert recorded == {config_hash(c) for c in configs(range(2))}, kind
-        assert not (tmp_path / kind / "toy.json").exists(), f"{kind}: merged despite failure"
+        assert not merged_path("toy", tmp_path / kind, "smoke").exists(), f"{kind}: merged"
 
 
 def test_missing_dataset_ends_the_real_command(tmp_path):
@@ -205,4 +205,4 @@ def test_missing_dataset_ends_the_real_command(tmp_path):
     assert proc.returncode != 0
     assert "CIFAR-100 is not on disk" in proc.stderr
     assert "python -m dlnft.experiments fetch --download" in proc.stderr
-    assert run_files(tmp_path) == [] and not (tmp_path / "resnet.json").exists()
+    assert run_files(tmp_path) == [] and not merged_path("resnet", tmp_path, "full").exists()

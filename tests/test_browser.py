@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,9 @@ pytestmark = [
                        reason=f"{CHROMIUM} is missing (apt-get install chromium); runs in CI"),
 ]
 PAGES = toc_pages()
+# TeX left as text outside code: $…$, $$, \(, \[ or a control word such as \gamma or \mathrm
+# (e.g. a "$" whose formula was cut by a Markdown list marker at the start of a line).
+RAW_TEX = re.compile(r".{0,40}(?:\$|\\[(\[]|\\[A-Za-z]{2,}).{0,40}")
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 
 
@@ -136,8 +140,8 @@ def test_page_renders(page, site, browser, local_cdn):
     broken = [i["src"] for i in report["images"] if not i["ok"]]
     assert not broken, f"{page}: images that did not load: {broken}"
 
-    for raw in ("$$", "\\(", "\\[", "\\begin{"):
-        assert raw not in report["text"], f"{page}: raw math {raw!r} left in the text"
+    raw = RAW_TEX.findall(report["text"])
+    assert not raw, f"{page}: math that MathJax did not typeset, as text: {raw[:5]}"
     if report["math"]:
         assert report["mathjaxLoaded"], f"{page}: has math but MathJax did not load"
         assert report["mathTypeset"] == report["math"], (

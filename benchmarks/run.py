@@ -157,9 +157,10 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(threads)
     sys.path.insert(0, str(HERE.parent))
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), "unknown CPU") \
-        if Path("/proc/cpuinfo").exists() else "unknown CPU"
+    info = Path("/proc/cpuinfo")
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                (info.read_text().splitlines() if info.exists() else [])
+                if line.startswith("model name")), "unknown CPU")
     print(f"machine: {os.cpu_count()} cores ({cpu}), {threads} thread(s), load average "
           f"{os.getloadavg()[0]:.2f}; torch {torch.__version__}, numpy {np.__version__}",
           flush=True)

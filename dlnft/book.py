@@ -52,9 +52,16 @@ def chapter_pairs() -> list[tuple[Path, Path]]:
     return [(md, md.with_suffix(".ipynb")) for md in sorted(CHAPTERS.glob("[0-9][0-9]_*.md"))]
 
 
+# How chapters are executed, here and in CI (.ci/run sets the same): smoke scale and one
+# thread per process. The chapters' tensors are small, so threads only add contention on a
+# 2-core machine, and one setting everywhere keeps floating-point reductions, and so the
+# printed numbers nbval compares, the same.
+EXECUTION_ENV = {"DLNFT_SCALE": "smoke", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def execute(md: Path, timeout: int = 600) -> None:
-    """Write the .ipynb twin of ``md`` and execute it in place at smoke scale."""
-    env = dict(os.environ, DLNFT_SCALE=os.environ.get("DLNFT_SCALE", "smoke"))
+    """Write the .ipynb twin of ``md`` and execute it in place, as CI does."""
+    env = {**os.environ, **EXECUTION_ENV}
     # no --update: it would carry the old notebook's outputs over the fresh ones
     subprocess.run([sys.executable, "-m", "jupytext", "--to", "ipynb", "--execute",
                     "--set-kernel", "python3", str(md)], check=True, env=env, cwd=md.parent)

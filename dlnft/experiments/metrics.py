@@ -24,6 +24,15 @@ def _centred(x: torch.Tensor, name: str) -> torch.Tensor:
     return x - x.mean(0)
 
 
+def _paired(x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two centred representations of the same inputs (the same number of rows)."""
+    x, y = _centred(x, "x"), _centred(y, "y")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x and y must have the same number of inputs, got {x.shape[0]} and "
+                         f"{y.shape[0]}")
+    return x, y
+
+
 def _traces(x, y):
     """tr(K_X), tr(K_Y), tr(K_X²), tr(K_Y²), tr(K_X K_Y), in sample or feature space, whichever
     is smaller."""
@@ -43,21 +52,13 @@ def participation_ratio(x: torch.Tensor) -> float:
 
 def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     """Linear CKA between two representations of the same inputs (1 = same up to rotation/scale)."""
-    x, y = _centred(x, "x"), _centred(y, "y")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of inputs, got {x.shape[0]} and "
-                         f"{y.shape[0]}")
-    _, _, kxx, kyy, kxy = _traces(x, y)
+    _, _, kxx, kyy, kxy = _traces(*_paired(x, y))
     return float(kxy / (kxx * kyy).sqrt().clamp_min(1e-300))
 
 
 def ensd(x: torch.Tensor, y: torch.Tensor) -> float:
     """Effective number of shared dimensions between two representations of the same inputs."""
-    x, y = _centred(x, "x"), _centred(y, "y")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of inputs, got {x.shape[0]} and "
-                         f"{y.shape[0]}")
-    tx, ty, kxx, kyy, kxy = _traces(x, y)
+    tx, ty, kxx, kyy, kxy = _traces(*_paired(x, y))
     return float(tx * ty * kxy / (kxx * kyy).clamp_min(1e-300))
 
 

@@ -5,6 +5,7 @@ Inductive Bias in Fine-Tuning* (Anguita et al., arXiv:2602.20062). Notation is t
 w = first layer, v = readout, c = absolute scale, λ (``lam``) = relative scale, γ (``gamma``) =
 readout scale at fine-tuning.
 """
+from .flow import FlowResult, flow
 from .gd import GDDivergedError, GDResult, gd, gradient, loss
 from .network import Conserved, DiagonalNet, conserved
 from .pipeline import PTFTResult, finetune_init, pretrain_finetune
@@ -12,7 +13,7 @@ from .scale import get_scale
 from .tasks import Task, make_tasks
 
 __all__ = [
-    "Conserved", "DiagonalNet", "GDDivergedError", "GDResult", "PTFTResult", "Task",
-    "conserved", "finetune_init", "gd", "get_scale", "gradient", "loss", "make_tasks", "pretrain_finetune",
+    "Conserved", "DiagonalNet", "FlowResult", "GDDivergedError", "GDResult", "PTFTResult", "Task",
+    "conserved", "finetune_init", "flow", "gd", "get_scale", "gradient", "loss", "make_tasks", "pretrain_finetune",
 ]
 __version__ = "0.1.0"

@@ -174,9 +174,9 @@ def test_two_sweeps_in_one_folder_do_not_clobber(tmp_path):
 
 
 FAILURES = {
-    "diverge": ("GDDivergedError", "lower the step size lr"),
-    "oom": ("OutOfMemoryError", "CUDA out of memory"),
-    "missing": ("MissingDataError", "python -m dlnft.experiments fetch --download"),
+    "diverge": ("GDDivergedError", "lower the step size lr", 4),
+    "oom": ("OutOfMemoryError", "CUDA out of memory", 5),
+    "missing": ("MissingDataError", "python -m dlnft.experiments fetch --download", 3),
 }
 
 
@@ -185,9 +185,10 @@ def test_failures_end_with_their_message_and_a_nonzero_exit(tmp_path):
              for kind in FAILURES}
     for kind, proc in procs.items():
         code, _, err = finish(proc)
-        error, advice = FAILURES[kind]
+        error, advice, expected_code = FAILURES[kind]
         tail = "\n".join(err.strip().splitlines()[-6:])   # the message ends stderr
-        assert code != 0, f"{kind}: exit code 0"
+        assert code == expected_code, f"{kind}: exit code {code}, not {expected_code}"
+        assert "Traceback" not in err, f"{kind}: a traceback instead of one message:\n{err}"
         assert error in err and advice in err, f"{kind}: unclear message:\n{err[-2000:]}"
         assert advice in tail, f"{kind}: the message is not at the end:\n{tail}"
         recorded = {p.stem for p in run_files(tmp_path / kind)}   # the runs before are kept

@@ -14,10 +14,13 @@ import os
 import sys
 from pathlib import Path
 
+import torch
+
 from .._progress import bar
+from ..gd import GDDivergedError
 from ..scale import get_scale
 from . import EXPERIMENTS
-from .data import DATA_ROOT, load_cifar100, load_svhn
+from .data import DATA_ROOT, MissingDataError, load_cifar100, load_svhn
 from .results import RESULTS, load_run, merge, run_path, run_one
 
 
@@ -71,8 +74,30 @@ def launch(name: str, configs: list, out: Path, launcher: str = "local", *, scal
     return merge(name, configs, out, scale=scale)
 
 
+# Failures that end a sweep with one clear message instead of a traceback: the exception's
+# class, its exit code, and what to do about it. Finished runs stay recorded either way.
+FAILURES = (
+    (MissingDataError, 3, "place the files named above, or allow the download"),
+    (GDDivergedError, 4, "lower the step size in the experiment's config"),
+    (FloatingPointError, 4, "lower the step size in the experiment's config"),
+    (torch.cuda.OutOfMemoryError, 5, "free GPU memory or lower the batch size or width in the "
+                                     "experiment's config"),
+)
+
+
 def main(argv=None) -> int:
+    """The command line; returns the exit code (0, or the code of a failure in FAILURES)."""
     args = parser().parse_args(argv)
+    try:
+        return _run(args)
+    except tuple(kind for kind, _, _ in FAILURES) as exc:
+        code, advice = next((c, a) for kind, c, a in FAILURES if isinstance(exc, kind))
+        print(f"error: {type(exc).__name__}: {exc}\n{advice}; the runs finished so far are "
+              f"kept, and running the command again resumes the sweep", file=sys.stderr)
+        return code
+
+
+def _run(args) -> int:
     if args.download:
         os.environ["DLNFT_DOWNLOAD"] = "1"
     if args.name == "fetch":

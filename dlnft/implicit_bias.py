@@ -332,7 +332,9 @@ def separate_scale(beta_pt, c, lam, gamma) -> tuple[np.ndarray, np.ndarray]:
     :func:`layer_split`; fine-tuning then converges to argmin D_{Φ_k}(β, B) with
     k = sqrt(K² − B²) (see :func:`mirror_scale`). Arguments as in :func:`ft_scale`.
     """
-    gamma = _arr("gamma", gamma, low=0.0)
+    beta_pt, c, lam, gamma = _broadcast(beta_pt=_arr("beta_pt", beta_pt), c=_arr("c", c),
+                                        lam=_arr("lam", lam),
+                                        gamma=_arr("gamma", gamma, low=0.0))
     w_plus, w_minus, _, _ = layer_split(beta_pt, c, lam)
     return mirror_scale(w_plus, w_minus, gamma, gamma)
 

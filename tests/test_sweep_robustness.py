@@ -147,8 +147,6 @@ def test_damaged_run_file_is_reported_and_run_again(tmp_path, toy_registered, da
     assert json.loads(merged_path("toy", tmp_path, "").read_text())["n_runs"] == 3
 
 
-@pytest.mark.xfail(strict=True, reason="run files carry no checksum: a hand-edited metric "
-                   "value in a well-formed file is taken as recorded")
 def test_hand_edited_metrics_are_detected(tmp_path, toy_registered):
     cs = [ToyConfig(seed=0, pause_s=0.0)]
     launch("toy", cs, tmp_path)

@@ -2,9 +2,10 @@
 
 A sweep is a list of run configs (sweep point × seed). Each finished run is written atomically
 (temporary file + ``os.replace``) to ``data/results/runs/NAME/<config-hash>.json`` with its
-config, metrics and provenance (git commit, device, torch version, date, wall time). A run whose
-file is present and valid is skipped, so an interrupted sweep resumes where it stopped; a file
-that is corrupt or truncated, or holds another config, is reported with a warning and re-run.
+config, metrics and provenance (git commit, device, torch version, date, wall time) and a
+checksum of all that. A run whose file is present and valid is skipped, so an interrupted sweep
+resumes where it stopped; a file that is corrupt, truncated or edited by hand (its checksum no
+longer matches), or holds another config, is reported with a warning and re-run.
 :func:`merge` collects the run files of a sweep into ``data/results/NAME.json`` (full scale;
 smoke sweeps go to ``NAME-smoke.json``) and :func:`load` reads it back.
 """
@@ -83,15 +84,25 @@ def run_path(out: str | os.PathLike, name: str, config) -> Path:
     return Path(out) / "runs" / name / f"{config_hash(config)}.json"
 
 
+def checksum(record: dict) -> str:
+    """SHA-256 of a run record's canonical JSON without its own ``checksum`` field."""
+    body = {k: v for k, v in record.items() if k != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def load_run(path: Path, config) -> dict | None:
-    """The recorded run at ``path`` if it is valid JSON for this config, else None (warns if
-    the file exists but is corrupt, truncated or for another config)."""
+    """The recorded run at ``path`` if it is valid JSON for this config with a matching
+    checksum, else None (warns if the file exists but is corrupt, truncated, edited by hand or
+    for another config)."""
     if not path.exists():
         return None
     try:
         record = json.loads(path.read_text())
         if record["config"] != config_dict(config) or not isinstance(record["metrics"], dict):
             raise ValueError("it holds another config")
+        if record["checksum"] != checksum(record):
+            raise ValueError("its checksum does not match its contents")
         return record
     except (ValueError, KeyError, TypeError) as exc:
         warnings.warn(f"{path} is corrupt or incomplete ({exc}); running it again", stacklevel=2)
@@ -113,6 +124,7 @@ def run_one(name: str, fn, config, out: str | os.PathLike = RESULTS) -> dict:
     record = {"name": name, "config": config_dict(config), "metrics": metrics,
               "wall_s": time.perf_counter() - t0,
               "provenance": {**provenance(), "started": start.isoformat(timespec="seconds")}}
+    record["checksum"] = checksum(record)
     write_json(path, record)
     return record
 

@@ -1,13 +1,18 @@
-"""Training throughput of the ResNet-18 loop of dlnft.experiments: images/s and TFLOP/s.
+"""Training throughput of the deep-network loops of dlnft.experiments.
 
     python benchmarks/throughput.py [--arch torchvision|cifar] [--batch 512] [--epochs 3]
-                                    [--compile]
+                                    [--compile] [--transformer-steps 20]
 
-Runs ``dlnft.experiments.train.fit`` (the loop every ResNet experiment uses: uint8 data on the
-device, on-device crop + flip, bf16 autocast, channels_last) on random images, counts the
-FLOPs of one training step with ``torch.utils.flop_counter`` and prints images/s, achieved
-TFLOP/s and their ratio to the device's dense bf16 peak. Without a GPU it says so and reports
-CPU images/s of the narrow smoke network instead.
+ResNet-18: runs ``dlnft.experiments.train.fit`` (the loop every ResNet experiment uses: uint8
+data on the device, on-device crop + flip, bf16 autocast, channels_last) on random images, counts
+the FLOPs of one training step with ``torch.utils.flop_counter`` and prints images/s, achieved
+TFLOP/s and their ratio to the device's dense bf16 peak.
+
+Transformer: times the full-batch AdamW steps of the modular-arithmetic experiment
+(``dlnft.experiments.modular``, its full configuration: every pair mod 97 for both PT
+operations) and prints tokens/s and achieved TFLOP/s (that loop runs in float32).
+
+Without a GPU it says so and reports CPU rates of the smoke networks instead.
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from dlnft.experiments.modular import (OPS, TOKENS_PER_INPUT, ModularConfig, _train,
+                                       build_transformer, encode)
 from dlnft.experiments.resnet import ResNetConfig, build_model
 from dlnft.experiments.train import autocast, fit, prepare, to_device
 
@@ -45,6 +52,35 @@ def step_flops(model, x, y) -> float:
     return float(counter.get_total_flops())
 
 
+def transformer_throughput(device: str, steps: int) -> None:
+    """Tokens/s (and TFLOP/s on a GPU) of the modular experiment's PT training steps."""
+    config = ModularConfig.full() if device == "cuda" else ModularConfig.smoke()
+    p = config.p
+    a, b = torch.cartesian_prod(torch.arange(p), torch.arange(p)).T
+    x = torch.cat([encode(a, b, op, p) for op in config.pt_ops]).to(device)
+    y = torch.cat([OPS[op](a, b, p) for op in config.pt_ops]).to(device)
+    torch.manual_seed(0)
+    model = build_transformer(config).to(device)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    model.zero_grad(set_to_none=True)
+    flops_step = float(counter.get_total_flops())
+    train = dict(lr=config.lr, weight_decay=config.pt_weight_decay, desc="throughput")
+    _train(model, x, y, x[:1], y[:1], steps=2, record_every=2, **train)  # warm-up
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    _train(model, x, y, x[:1], y[:1], steps=steps, record_every=steps, **train)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    wall = time.perf_counter() - start
+    tokens = x.shape[0] * TOKENS_PER_INPUT * steps
+    print(f"{'GPU' if device == 'cuda' else 'CPU'}, modular Transformer (p = {p}, d_model "
+          f"{config.d_model}, {config.n_layers} layer(s), full batch of {x.shape[0]} sequences, "
+          f"float32): {tokens / wall:,.0f} tokens/s, {flops_step * steps / wall / 1e12:.2f} "
+          f"TFLOP/s")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", choices=("torchvision", "cifar"), default="torchvision")
@@ -52,6 +88,8 @@ def main(argv=None) -> None:
     p.add_argument("--epochs", type=int, default=3, help="timed epochs (after one warm-up)")
     p.add_argument("--images", type=int, default=20480, help="images per epoch")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--transformer-steps", type=int, default=20,
+                   help="timed full-batch steps of the modular Transformer")
     args = p.parse_args(argv)
 
     cuda = torch.cuda.is_available()
@@ -88,6 +126,7 @@ def main(argv=None) -> None:
             " (peak of this device unknown)"
         print(f"{flops / 1e9:.2f} GFLOP per image (forward + backward): {achieved:.1f} TFLOP/s"
               f"{ratio}")
+    transformer_throughput(device, args.transformer_steps)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from dlnft.experiments.modular import (OPS, TOKENS_PER_INPUT, ModularConfig, _train,
-                                       build_transformer, encode)
+from dlnft.experiments.modular import (TOKENS_PER_INPUT, ModularConfig, _train,
+                                       build_transformer, encode_task)
 from dlnft.experiments.resnet import ResNetConfig, build_model
 from dlnft.experiments.train import autocast, fit, prepare, to_device
 
@@ -57,8 +57,7 @@ def transformer_throughput(device: str, steps: int) -> None:
     config = ModularConfig.full() if device == "cuda" else ModularConfig.smoke()
     p = config.p
     a, b = torch.cartesian_prod(torch.arange(p), torch.arange(p)).T
-    x = torch.cat([encode(a, b, op, p) for op in config.pt_ops]).to(device)
-    y = torch.cat([OPS[op](a, b, p) for op in config.pt_ops]).to(device)
+    x, y = (t.to(device) for t in encode_task(a, b, config.pt_ops, p))
     torch.manual_seed(0)
     model = build_transformer(config).to(device)
     with FlopCounterMode(display=False) as counter:

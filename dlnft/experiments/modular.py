@@ -105,6 +105,14 @@ def encode(a: torch.Tensor, b: torch.Tensor, op: str, p: int) -> torch.Tensor:
     return torch.stack([a, torch.full((n,), op_token), b, torch.full((n,), p + len(OPS))], 1)
 
 
+def encode_task(a: torch.Tensor, b: torch.Tensor, ops, p: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pairs (a, b) under every operation of ``ops``, stacked: token sequences (N·len(ops), 4)
+    as :func:`encode` writes them, and their answers a ∘ b mod p."""
+    x = torch.cat([encode(a, b, op, p) for op in ops])
+    y = torch.cat([OPS[op](a, b, p) for op in ops])
+    return x, y
+
+
 class _Block(nn.Module):
     """Causal self-attention and a ReLU MLP, each added to the residual stream; no LayerNorm."""
 
@@ -289,8 +297,7 @@ def run(config: ModularConfig, *, device: str | None = None) -> dict:
                                  order[n_pt + config.ft_n:])
 
     def task(ops, idx):
-        x = torch.cat([encode(a[idx], b[idx], op, p) for op in ops])
-        y = torch.cat([OPS[op](a[idx], b[idx], p) for op in ops])
+        x, y = encode_task(a[idx], b[idx], ops, p)
         return x.to(device), y.to(device)
 
     model = build_transformer(config).to(device)

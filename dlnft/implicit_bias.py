@@ -19,6 +19,7 @@ to 1e4 and |β| up to 1e3 (and well beyond).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,16 +30,21 @@ from .pipeline import RULES, _xy
 
 
 def _arr(name, value, **kw) -> np.ndarray:
-    return check.array(name, value, ndim=None, **kw).numpy()
+    return check.array_np(name, value, ndim=None, **kw)
 
 
 def _broadcast(**arrays) -> list[np.ndarray]:
+    values = list(arrays.values())
+    shape = values[0].shape
+    if all(v.shape == shape for v in values):
+        return values
     try:
-        return list(np.broadcast_arrays(*arrays.values()))
+        shape = np.broadcast_shapes(*(v.shape for v in values))
     except ValueError as exc:
         shapes = {k: v.shape for k, v in arrays.items()}
         raise ValueError(f"{', '.join(arrays)} must broadcast together, got shapes "
                          f"{shapes}") from exc
+    return [v if v.shape == shape else np.broadcast_to(v, shape) for v in values]
 
 
 def phi(beta, c) -> np.ndarray:
@@ -160,13 +166,14 @@ def solve(X, y, c, beta0=0.0, *, tol: float = 1e-10, max_iter: int = 200,
     β(ν) = c sinh(asinh(β0/c) + 2Xᵀν). ν minimizes the smooth convex dual
     F(ν) = Σ_i (c_i/2) cosh(asinh(β0_i/c_i) + 2(Xᵀν)_i) − yᵀν, whose gradient is Xβ(ν) − y and
     Hessian X diag(2 sqrt(β² + c²)) Xᵀ. Newton steps with a backtracking (Armijo) line search,
-    after X is reduced to orthonormal rows through the eigenvectors of X Xᵀ (which also finds
-    redundant rows, those with singular values below 1e-6 of the largest, and tells whether
-    Xβ = y can be met at all: ValueError when it cannot).
+    after X is reduced to orthonormal rows: through the Cholesky factor of X Xᵀ when it is well
+    conditioned, else through its eigenvectors (which finds redundant rows, those with singular
+    values below 1e-6 of the largest, and tells whether Xβ = y can be met at all: ValueError
+    when it cannot).
     """
-    X = check.array("X", X, ndim=2).numpy()
+    X = check.array_np("X", X, ndim=2)
     n, d = X.shape
-    y = check.array("y", y, ndim=1).numpy()
+    y = check.array_np("y", y, ndim=1)
     if y.shape[0] != n:
         raise ValueError(f"y has {y.shape[0]} targets but X has n = {n} rows")
     c = _vector("c", c, d, low=0.0)
@@ -174,81 +181,127 @@ def solve(X, y, c, beta0=0.0, *, tol: float = 1e-10, max_iter: int = 200,
     tol = check.real("tol", tol, low=0.0, low_open=True)
     max_iter = check.integer("max_iter", max_iter, low=1)
     if nu0 is not None:
-        nu0 = check.array("nu0", nu0, ndim=1).numpy()
+        nu0 = check.array_np("nu0", nu0, ndim=1)
         if nu0.shape[0] != n:
             raise ValueError(f"nu0 must have n = {n} entries, got {nu0.shape[0]}")
 
     act = c > 0
-    target = y - X[:, ~act] @ beta0[~act]
-    Xa, ca = X[:, act], c[act]
-    scale = tol * max(1.0, float(np.max(np.abs(y))))
-    # orthonormal rows A = Sᵀ⁻¹Uᵀ Xa from the Gram matrix Xa Xaᵀ = U S² Uᵀ, keeping the
-    # directions with singular value above 1e-6 of the largest (the others are redundant rows)
-    evals, U = np.linalg.eigh(Xa @ Xa.T)
-    keep = evals > 1e-12 * max(float(evals[-1]), 0.0) if Xa.size else np.zeros(n, bool)
-    keep &= evals > 0
-    U, S = U[:, keep], np.sqrt(evals[keep])
-    A, rank = (U.T @ Xa) / S[:, None], int(keep.sum())
-    off_range = float(np.max(np.abs(target - U @ (U.T @ target))))
-    if off_range > scale:
-        raise ValueError(f"X beta = y has no solution: X (n = {n}, d = {d}, rank {rank} on "
-                         f"the coordinates with c > 0) cannot reach y; the least-squares "
-                         f"residual max |X beta - y| = {off_range:.3g} exceeds tol * max(1, "
-                         f"max|y|) = {scale:.3g}")
-    b = (U.T @ target) / S
-    u0 = np.arcsinh(beta0[act] / ca)
-    mu = np.zeros(rank) if nu0 is None else S * (U.T @ nu0)
+    if act.all():  # the usual case: no copies of X
+        target, Xa, ca = y, X, c
+    else:
+        target = y - X[:, ~act] @ beta0[~act]
+        Xa, ca = X[:, act], c[act]
+    scale = tol * max(1.0, float(np.abs(y).max())) if n else tol
+    A, b, to_nu, from_nu = _orthonormal_rows(Xa, target, scale, n, d)
+    u0 = np.arcsinh(beta0[act] / ca) if beta0.any() else np.zeros(ca.shape[0])
+    mu = np.zeros(A.shape[0]) if nu0 is None else from_nu(nu0)
 
     beta = beta0.copy()
-    for it in range(max_iter + 1):
-        u = u0 + 2.0 * (A.T @ mu)
-        beta[act] = ca * np.sinh(u)
-        residual = float(np.max(np.abs(Xa @ beta[act] - target))) if n else 0.0
-        if residual <= scale:
-            return Solution(beta=beta, nu=U @ (mu / S), n_iter=it, residual=residual)
-        if it == max_iter:
-            break
-        mu = _newton_step(A, b, ca, u, mu)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing trial step is halved
+        for it in range(max_iter + 1):
+            u = u0 + 2.0 * (A.T @ mu)
+            beta_a = ca * np.sinh(u)
+            residual = float(np.abs(Xa @ beta_a - target).max()) if n else 0.0
+            if residual <= scale:
+                if Xa is X:
+                    beta = beta_a
+                else:
+                    beta[act] = beta_a
+                return Solution(beta=beta, nu=to_nu(mu), n_iter=it, residual=residual)
+            if it == max_iter:
+                break
+            mu = _newton_step(A, b, ca, u, mu, beta_a)
     raise SolverError(f"dual Newton did not reach max |X beta - y| <= {scale:.3g} in "
                       f"max_iter = {max_iter} steps (last {residual:.3g}); raise max_iter or tol")
 
 
-def _newton_step(A, b, c, u, mu):
-    """One damped Newton step on the dual F(μ) = Σ (c/2) cosh(u0 + 2Aᵀμ) − bᵀμ."""
-    beta = c * np.sinh(u)
+_potrf, _potrs, _pocon, _trtri = scipy.linalg.lapack.get_lapack_funcs(
+    ("potrf", "potrs", "pocon", "trtri"), (np.zeros(1),))
+_syrk = scipy.linalg.blas.get_blas_funcs("syrk", (np.zeros(1),))
+
+
+def _orthonormal_rows(Xa, target, scale, n, d):
+    """Orthonormal rows A (A Aᵀ = I) spanning Xa's row space, and b: Aβ = b ⟺ Xaβ = target.
+
+    Returns (A, b, to_nu, from_nu): the last two map the dual variable μ of the rows A to the ν
+    of X's rows and back. The Gram matrix G = Xa Xaᵀ = L Lᵀ gives A = L⁻¹ Xa when LAPACK's
+    estimate of G's reciprocal condition number (1-norm) is above 1e-8, so that its smallest
+    eigenvalue is above 1e-8 / n ≥ 1e-12 of the largest for n up to 10⁴ (full row rank, every
+    target reachable). Cholesky costs a few times less than an eigendecomposition. Otherwise its
+    eigendecomposition G = U S² Uᵀ gives A = S⁻¹ Uᵀ Xa on the directions with S² above 1e-12
+    of the largest (the others are redundant rows) and tells whether Xaβ = target can be met
+    at all: ValueError when it cannot.
+    """
+    G = Xa @ Xa.T
+    if Xa.size:
+        L, info = _potrf(G, lower=True, clean=True)
+        if info == 0:
+            rcond, info = _pocon(L, float(np.abs(G).sum(axis=0).max()), uplo="L")
+        if info == 0 and rcond > 1e-8:
+            L_inv, info = _trtri(L, lower=True)
+            if info == 0:
+                return (L_inv @ Xa, L_inv @ target, lambda mu: L_inv.T @ mu,
+                        lambda nu: L.T @ nu)
+    evals, U = np.linalg.eigh(G)
+    keep = evals > 1e-12 * max(float(evals[-1]), 0.0) if Xa.size else np.zeros(n, bool)
+    keep &= evals > 0
+    U, S = U[:, keep], np.sqrt(evals[keep])
+    Ut_target = U.T @ target
+    off_range = float(np.max(np.abs(target - U @ Ut_target))) if n else 0.0
+    if off_range > scale:
+        raise ValueError(f"X beta = y has no solution: X (n = {n}, d = {d}, rank {U.shape[1]} "
+                         f"on the coordinates with c > 0) cannot reach y; the least-squares "
+                         f"residual max |X beta - y| = {off_range:.3g} exceeds tol * max(1, "
+                         f"max|y|) = {scale:.3g}")
+    return ((U.T @ Xa) / S[:, None], Ut_target / S, lambda mu: U @ (mu / S),
+            lambda nu: S * (U.T @ nu))
+
+
+def _newton_step(A, b, c, u, mu, beta):
+    """One damped Newton step on the dual F(μ) = Σ (c/2) cosh(u0 + 2Aᵀμ) − bᵀμ, at β = c sinh u.
+
+    The Hessian A diag(2c cosh u) Aᵀ is formed by BLAS's symmetric rank-k update (half the
+    work of a general product) and factored by LAPACK's Cholesky, called directly: scipy's
+    cho_factor/cho_solve wrappers cost more than the factorization itself at n of a few tens.
+    """
     g = A @ beta - b
-    H = (A * (2.0 * c * np.cosh(u))) @ A.T
-    try:
-        step = -scipy.linalg.cho_solve(scipy.linalg.cho_factor(H), g)
-    except np.linalg.LinAlgError:
+    H = _syrk(1.0, A * np.sqrt(2.0 * c * np.cosh(u)))     # the upper triangle of H
+    factor, info = _potrf(H, lower=False, clean=False)
+    if info == 0:
+        step, info = _potrs(factor, g, lower=False)
+        step = -step
+    if info != 0:
+        H = np.triu(H) + np.triu(H, 1).T
         step = -np.linalg.lstsq(H, g, rcond=None)[0]
     s = 2.0 * (A.T @ step)                  # change of u per unit step length
     slope = float(g @ step)                 # dF/dt at t = 0, < 0
     bstep = float(b @ step)
-    gnorm = float(np.linalg.norm(g))
-    t = min(1.0, 20.0 / max(float(np.max(np.abs(s))), 1e-300))
-    with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(80):
-            # F(μ + t Δ) − F(μ) with cosh a − cosh b = 2 sinh((a+b)/2) sinh((a−b)/2): no
-            # cancellation against the size of F itself
-            dF = float(np.sum(c * np.sinh(u + 0.5 * t * s) * np.sinh(0.5 * t * s))) - t * bstep
-            if np.isfinite(dF) and dF <= 1e-4 * t * slope:
+    gnorm = math.sqrt(float(g @ g))
+    t = min(1.0, 20.0 / max(float(np.abs(s).max()), 1e-300)) if s.size else 1.0
+    for _ in range(80):
+        # F(μ + t Δ) − F(μ) with cosh a − cosh b = 2 sinh((a+b)/2) sinh((a−b)/2): no
+        # cancellation against the size of F itself
+        half = (0.5 * t) * s
+        dF = float((c * np.sinh(u + half) * np.sinh(half)).sum()) - t * bstep
+        if math.isfinite(dF) and dF <= 1e-4 * t * slope:
+            return mu + t * step
+        if math.isfinite(dF):  # near the optimum dF is round-off: accept a smaller gradient
+            g_new = A @ (c * np.sinh(u + t * s)) - b
+            if math.sqrt(float(g_new @ g_new)) <= (1.0 - 1e-4 * t) * gnorm:
                 return mu + t * step
-            if np.isfinite(dF):  # near the optimum dF is round-off: accept a smaller gradient
-                g_new = A @ (c * np.sinh(u + t * s)) - b
-                if np.linalg.norm(g_new) <= (1.0 - 1e-4 * t) * gnorm:
-                    return mu + t * step
-            t *= 0.5
+        t *= 0.5
     raise SolverError("the line search of the dual Newton step failed; the problem is "
                       "probably too badly scaled (check c and X)")
 
 
 def _vector(name, value, d, **kw) -> np.ndarray:
     """A number or an array of shape (d,), as a float64 array of shape (d,)."""
-    a = check.array(name, value, ndim=(0, 1), **kw).numpy()
-    if a.ndim == 1 and a.shape[0] != d:
+    a = check.array_np(name, value, ndim=(0, 1), **kw)
+    if a.ndim == 0:
+        return np.full(d, float(a))
+    if a.shape[0] != d:
         raise ValueError(f"{name} must be a number or have d = {d} entries, got {a.shape[0]}")
-    return np.broadcast_to(a, (d,)).astype(np.float64)
+    return a
 
 
 def layer_split(beta, c, lam) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

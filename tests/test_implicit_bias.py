@@ -156,6 +156,26 @@ def test_redundant_rows_are_fine_and_contradictory_ones_refused():
         ib.solve(rng.standard_normal((8, 4)), rng.standard_normal(8), 1.0)
 
 
+def test_cholesky_and_eigen_row_bases_agree():
+    """Full-rank X takes the Cholesky basis, X with a repeated row the eigenvector basis: both
+    give orthonormal rows, inverse maps between the duals, and the same interpolator."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((12, 30))
+    y = X @ (rng.standard_normal(30) * (rng.random(30) < 0.2))
+    X2, y2 = np.vstack([X, X[3]]), np.append(y, y[3])
+    for design, target in ((X, y), (X2, y2)):
+        A, b, to_nu, from_nu = ib._orthonormal_rows(design, target, 1e-10, *design.shape)
+        np.testing.assert_allclose(A @ A.T, np.eye(12), atol=1e-12)
+        mu = rng.standard_normal(12)
+        np.testing.assert_allclose(A.T @ mu, design.T @ to_nu(mu), atol=1e-12)
+        np.testing.assert_allclose(from_nu(to_nu(mu)), mu, atol=1e-12)
+    for c in (1e-3, 1.0, 1e3):
+        full, redundant = ib.solve(X, y, c), ib.solve(X2, y2, c)
+        np.testing.assert_allclose(redundant.beta, full.beta, atol=1e-9 * max(1, c))
+        assert ib.solve(X2, y2, c, nu0=redundant.nu).n_iter == 0
+        assert ib.solve(X, y, c, nu0=full.nu).n_iter == 0
+
+
 def test_zero_scale_freezes_a_coordinate():
     rng = np.random.default_rng(5)
     X = rng.standard_normal((2, 5))

@@ -62,9 +62,9 @@ def denoiser(z, g, c):
     z: array-like of reals; g: >= 0; c: > 0 (arrays broadcasting with z). Returns two float64
     arrays (x, dx_dz) of the broadcast shape.
     """
-    z = check.array("z", z, min_size=1).numpy()
-    g = check.array("g", g, min_size=1, low=0.0).numpy()
-    c = check.array("c", c, min_size=1, low=0.0, low_open=True).numpy()
+    z = check.array_np("z", z, min_size=1)
+    g = check.array_np("g", g, min_size=1, low=0.0)
+    c = check.array_np("c", c, min_size=1, low=0.0, low_open=True)
     try:
         np.broadcast_shapes(z.shape, g.shape, c.shape)
     except ValueError as exc:

@@ -44,7 +44,7 @@ class FTTheory:
 
 
 def _alpha(name, value):
-    a = check.array(name, value, ndim=None, low=0.0, low_open=True).numpy()
+    a = check.array_np(name, value, ndim=None, low=0.0, low_open=True)
     if a.max() >= 1:
         raise ValueError(f"{name} must be < 1 (interpolation with n < d), got a maximum of "
                          f"{a.max():g}; for alpha >= 1 and no noise the data fix β exactly")
@@ -68,7 +68,7 @@ def single_task(alpha, *, rho: float, c, teacher: str = "gauss", a: float = 1.0,
     Returns a :class:`FixedPoint` whose arrays have the broadcast shape of alpha and c.
     """
     alpha = _alpha("alpha", alpha)
-    c = check.array("c", c, ndim=None, low=0.0, low_open=True).numpy()
+    c = check.array_np("c", c, ndim=None, low=0.0, low_open=True)
     rho = check.real("rho", rho, low=0.0, high=1.0, low_open=True)
     check.choice("teacher", teacher, ("gauss", "point"))
     a = check.real("a", a)
@@ -120,9 +120,9 @@ def ft_theory(alpha_ft, *, rho_pt: float, rho_ft: float, omega: float, c, lam, g
                          f"rho_pt + (1-omega)*rho_ft <= 1")
     p = np.clip(p, 0.0, 1.0)
     alpha_ft = _alpha("alpha_ft", alpha_ft)
-    c = check.array("c", c, ndim=None, low=0.0, low_open=True).numpy()
-    lam = check.array("lam", lam, ndim=None).numpy()
-    gamma = check.array("gamma", gamma, ndim=None, low=0.0).numpy()
+    c = check.array_np("c", c, ndim=None, low=0.0, low_open=True)
+    lam = check.array_np("lam", lam, ndim=None)
+    gamma = check.array_np("gamma", gamma, ndim=None, low=0.0)
     arrays = [alpha_ft, c, lam, gamma]
     if alpha_pt is not None:
         arrays.append(_alpha("alpha_pt", alpha_pt))

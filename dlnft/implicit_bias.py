@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg
 
 from . import _validate as check
-from .pipeline import RULES, _xy
+from .pipeline import RULES, _named, _xy
 
 
 def _arr(name, value, **kw) -> np.ndarray:
@@ -171,11 +171,8 @@ def solve(X, y, c, beta0=0.0, *, tol: float = 1e-10, max_iter: int = 200,
     values below 1e-6 of the largest, and tells whether Xβ = y can be met at all: ValueError
     when it cannot).
     """
-    X = check.array_np("X", X, ndim=2)
+    X, y = _design(X, y)
     n, d = X.shape
-    y = check.array_np("y", y, ndim=1)
-    if y.shape[0] != n:
-        raise ValueError(f"y has {y.shape[0]} targets but X has n = {n} rows")
     c = _vector("c", c, d, low=0.0)
     beta0 = _vector("beta0", beta0, d)
     tol = check.real("tol", tol, low=0.0, low_open=True)
@@ -292,6 +289,15 @@ def _newton_step(A, b, c, u, mu, beta):
         t *= 0.5
     raise SolverError("the line search of the dual Newton step failed; the problem is "
                       "probably too badly scaled (check c and X)")
+
+
+def _design(X, y) -> tuple[np.ndarray, np.ndarray]:
+    """A checked (X, y) pair for :func:`solve`: X of shape (n, d), y of shape (n,)."""
+    X = check.array_np("X", X, ndim=2)
+    y = check.array_np("y", y, ndim=1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y has {y.shape[0]} targets but X has n = {X.shape[0]} rows")
+    return X, y
 
 
 def _vector(name, value, d, **kw) -> np.ndarray:
@@ -422,8 +428,8 @@ def predict_finetune(task_pt, task_ft, *, c, lam, gamma, rule: str = "merged",
     gradient flow stays at β0 and so does the prediction. A ValueError from :func:`solve` means
     the coordinates that can move cannot fit task_ft.
     """
-    X_pt, y_pt = _xy("task_pt", task_pt)
-    X_ft, y_ft = _xy("task_ft", task_ft)
+    (X_pt, y_pt), (X_ft, y_ft) = (_named(name, _design, *_xy(name, task))
+                                  for name, task in (("task_pt", task_pt), ("task_ft", task_ft)))
     check.choice("rule", rule, RULES)
     d = np.shape(X_pt)[-1]
     c = _vector("c", c, d, low=0.0, low_open=True)

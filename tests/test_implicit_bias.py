@@ -345,6 +345,11 @@ def test_edge_case_lam_minus_c_and_gamma_zero(pt_ft):
                                  c=1.0, lam=0.0, gamma=0.0), "task_ft has 3 features"),
     (lambda: ib.predict_finetune((np.ones((1, 2)), np.ones(1)), (np.ones((1, 2)), np.ones(1)),
                                  c=1.0, lam=2.0, gamma=0.0), r"\|lam\| <= c"),
+    (lambda: ib.predict_finetune((np.ones((2, 3)), np.ones(2)), (np.ones((2, 3)), np.ones(4)),
+                                 c=1.0, lam=0.0, gamma=0.0),
+     "task_ft: y has 4 targets but X has n = 2 rows"),
+    (lambda: ib.predict_finetune((np.ones(3), np.ones(3)), (np.ones((2, 3)), np.ones(2)),
+                                 c=1.0, lam=0.0, gamma=0.0), r"task_pt: X must have 2 dimensions"),
 ])
 def test_validation_errors(call, match):
     with pytest.raises(ValueError, match=match):

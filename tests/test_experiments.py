@@ -309,6 +309,31 @@ def test_summary_tables():
         mean_ci([])
 
 
+def test_pt_table_and_the_overall_scale_sweep():
+    from dlnft.experiments.summary import pt_table
+
+    def pt(moved, accs):
+        return {"norms_init": {"a": 1.0, "b": 2.0, "c": 4.0},
+                "norms_pt": {"a": moved, "b": 2.0 * moved, "c": 40.0},
+                "curves": {"step": [0, 100, 200], "test_acc": accs}, "test_acc": accs[-1]}
+
+    merged = {"runs": [
+        {"config": {"scale": 0.3, "seed": 0}, "metrics": {"pt": pt(3.0, [0.0, 0.96, 1.0])}},
+        {"config": {"scale": 0.3, "seed": 1}, "metrics": {"pt": pt(5.0, [0.0, 0.5, 0.97])}},
+        {"config": {"scale": 3.0, "seed": 0}, "metrics": {"pt": pt(1.0, [0.0, 0.1, 0.2])}}]}
+    table = pt_table(merged)
+    assert table[(0.3,)]["moved"][:1] == (4.0,) and table[(0.3,)]["moved"][2] == 2
+    assert table[(0.3,)]["grok_step"][0] == 150.0 and table[(0.3,)]["never"] == 0
+    assert table[(3.0,)]["grok_step"] is None and table[(3.0,)]["never"] == 1
+    assert table[(3.0,)]["test_acc"] == (0.2, 0.0, 1)
+    # the registry's sweep is the chapter's: PT at three overall scales, FT cut to one step
+    for scale in ("smoke", "full"):
+        configs = EXPERIMENTS["modular_scale"].configs(scale)
+        assert sorted({c.scale for c in configs}) == [0.3, 1.0, 3.0]
+        assert all(c.ft_ops == ("+",) and c.ft_steps == 1 for c in configs)
+    assert len(EXPERIMENTS["modular_scale"].configs("full")) == 15
+
+
 def test_cifar_style_resnet_groups_smoke(fixtures):
     """The resnet_groups sweep's network: 3×3 stem, no max-pool, early scale, fresh head."""
     config = dataclasses.replace(EXPERIMENTS["resnet_groups"].configs("smoke")[0],

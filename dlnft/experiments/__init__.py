@@ -10,6 +10,8 @@ of JSON-serializable metrics, and a sweep per scale: config fields and the value
                    SVHN) for n ∈ {10, …, 1000}, conv1 divided by α ∈ {0.01, …, 5}
     resnet_groups  CIFAR-style ResNet-18: early vs late group scales, fresh head at γ
     modular        Transformer PT on (+, ×) mod 97, FT on +, − and a²+b²: early vs late scales
+    modular_scale  chapter 2: the same Transformer's PT at three overall scales (weights moved,
+                   grokking)
 """
 from __future__ import annotations
 
@@ -51,6 +53,8 @@ class Experiment:
 
 ALPHAS = (0.01, 0.1, 0.5, 1.0, 2.0, 5.0)
 EARLY_SCALES = (0.1, 0.3, 1.0, 3.0, 10.0)
+OVERALL_SCALES = (0.3, 1.0, 3.0)
+PT_ONLY = {"ft_ops": (("+",),), "ft_steps": (1,)}  # only PT matters: FT cut to one step
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("balance", balance.BalanceConfig, balance.run,
@@ -72,6 +76,12 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                "Transformer PT on (+, *) mod p, FT on +, - and a^2+b^2 from few pairs; early "
                "(embeddings, attention) vs late (MLP-out, unembedding) initialization scale",
                sweep={"smoke": {"early_scale": (0.3, 3.0)}, "full": {"early_scale": EARLY_SCALES}}),
+    Experiment("modular_scale", ModularConfig, modular.run,
+               "the same Transformer pretrained on (+, *) mod p at overall initialization "
+               "scales 0.3, 1, 3: how far its weights move and whether it groks (chapter 2)",
+               sweep={"smoke": {"scale": OVERALL_SCALES, **PT_ONLY},
+                      "full": {"scale": OVERALL_SCALES, **PT_ONLY}},
+               seeds={"smoke": (0,), "full": tuple(range(5))}),
 )}
 """The experiments the command line knows, by name."""
 

@@ -2,7 +2,8 @@
 
 A merged results file (``data/results/NAME.json``, see :mod:`dlnft.experiments.results`)
 holds one record per run; :func:`ft_table` groups the fine-tuning test accuracies of the
-ResNet and Transformer experiments by config fields and FT task, over seeds.
+ResNet and Transformer experiments by config fields and FT task, over seeds, and
+:func:`pt_table` the Transformer's pretraining (weights moved, grokking step).
 """
 from __future__ import annotations
 
@@ -40,6 +41,31 @@ def ft_table(merged: dict, by: tuple[str, ...], value: str = "test_acc") -> dict
                 entry = entry[key]
             groups[fields + task].append(entry)
     return {k: (*mean_ci(v), len(v)) for k, v in sorted(groups.items(), key=lambda kv: str(kv[0]))}
+
+
+def pt_table(merged: dict, by: tuple[str, ...] = ("scale",), threshold: float = 0.95) -> dict:
+    """Pretraining of the Transformer runs by config fields over seeds.
+
+    For each value of the fields in ``by``: ``moved``, the median over weights of
+    ‖W_PT‖/‖W_init‖ (mean, ci95, n_seeds); ``test_acc``, the final PT test accuracy (same form);
+    ``grok_step``, the first recorded PT step with test accuracy >= ``threshold``, over the
+    seeds that reach it (None when none does); ``never``, how many seeds never reach it.
+    """
+    groups = defaultdict(list)
+    for run in merged["runs"]:
+        groups[tuple(_hashable(run["config"][k]) for k in by)].append(run["metrics"]["pt"])
+    table = {}
+    for key, pts in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        moved = [float(np.median([pt["norms_pt"][w] / pt["norms_init"][w]
+                                  for w in pt["norms_init"]])) for pt in pts]
+        steps = [next((s for s, acc in zip(pt["curves"]["step"], pt["curves"]["test_acc"])
+                       if acc >= threshold), None) for pt in pts]
+        reached = [s for s in steps if s is not None]
+        table[key] = {"moved": (*mean_ci(moved), len(moved)),
+                      "test_acc": (*mean_ci([pt["test_acc"] for pt in pts]), len(pts)),
+                      "grok_step": (*mean_ci(reached), len(reached)) if reached else None,
+                      "never": len(steps) - len(reached)}
+    return table
 
 
 def _hashable(x):

@@ -137,6 +137,10 @@ class SolverError(RuntimeError):
     """The dual Newton iteration of :func:`solve` did not reach the asked tolerance."""
 
 
+MAX_ITER = 200
+"""The most Newton steps :func:`solve` takes by default."""
+
+
 @dataclass
 class Solution:
     """What :func:`solve` returns.
@@ -152,7 +156,7 @@ class Solution:
     residual: float
 
 
-def solve(X, y, c, beta0=0.0, *, tol: float = 1e-10, max_iter: int = 200,
+def solve(X, y, c, beta0=0.0, *, tol: float = 1e-10, max_iter: int = MAX_ITER,
           nu0=None) -> Solution:
     """argmin_β Σ_i D_{Φ_{c_i}}(β_i, β0_i)  subject to  X β = y   (gradient flow's limit, R2).
 
@@ -181,7 +185,12 @@ def solve(X, y, c, beta0=0.0, *, tol: float = 1e-10, max_iter: int = 200,
         nu0 = check.array_np("nu0", nu0, ndim=1)
         if nu0.shape[0] != n:
             raise ValueError(f"nu0 must have n = {n} entries, got {nu0.shape[0]}")
+    return _solve(X, y, c, beta0, tol, max_iter, nu0)
 
+
+def _solve(X, y, c, beta0, tol, max_iter, nu0) -> Solution:
+    """:func:`solve` on checked arguments: float64 X (n, d), y (n,), c and beta0 (d,)."""
+    n, d = X.shape
     act = c > 0
     if act.all():  # the usual case: no copies of X
         target, Xa, ca = y, X, c
@@ -431,19 +440,20 @@ def predict_finetune(task_pt, task_ft, *, c, lam, gamma, rule: str = "merged",
     (X_pt, y_pt), (X_ft, y_ft) = (_named(name, _design, *_xy(name, task))
                                   for name, task in (("task_pt", task_pt), ("task_ft", task_ft)))
     check.choice("rule", rule, RULES)
-    d = np.shape(X_pt)[-1]
+    d = X_pt.shape[1]
     c = _vector("c", c, d, low=0.0, low_open=True)
     lam = _vector("lam", lam, d)
     gamma = check.real("gamma", gamma, low=0.0)
+    tol = check.real("tol", tol, low=0.0, low_open=True)
     _check_lam(c, lam)
-    if np.shape(X_ft)[-1] != d:
-        raise ValueError(f"task_ft has {np.shape(X_ft)[-1]} features but task_pt has d = {d}")
-    beta_pt = solve(X_pt, y_pt, c, tol=tol).beta
+    if X_ft.shape[1] != d:
+        raise ValueError(f"task_ft has {X_ft.shape[1]} features but task_pt has d = {d}")
+    beta_pt = _solve(X_pt, y_pt, c, np.zeros(d), tol, MAX_ITER, None).beta
     if rule == "merged":
         scale, beta0 = ft_scale(beta_pt, c, lam, gamma), np.zeros(d)
     else:
         scale, beta0 = separate_scale(beta_pt, c, lam, gamma)
     if np.all(scale == 0):  # λ = −c and γ = 0: all weights of the FT network are zero
         return FTPrediction(beta_pt=beta_pt, scale=scale, beta0=beta0, beta_ft=beta0.copy())
-    beta_ft = solve(X_ft, y_ft, scale, beta0, tol=tol).beta
+    beta_ft = _solve(X_ft, y_ft, scale, beta0, tol, MAX_ITER, None).beta
     return FTPrediction(beta_pt=beta_pt, scale=scale, beta0=beta0, beta_ft=beta_ft)

@@ -197,7 +197,7 @@ def _solve(X, y, c, beta0, tol, max_iter, nu0) -> Solution:
     else:
         target = y - X[:, ~act] @ beta0[~act]
         Xa, ca = X[:, act], c[act]
-    scale = tol * max(1.0, float(np.abs(y).max())) if n else tol
+    scale = tol * max(1.0, float(np.abs(y).max()))  # y is never empty
     A, b, to_nu, from_nu = _orthonormal_rows(Xa, target, scale, n, d)
     u0 = np.arcsinh(beta0[act] / ca) if beta0.any() else np.zeros(ca.shape[0])
     mu = np.zeros(A.shape[0]) if nu0 is None else from_nu(nu0)
@@ -207,7 +207,7 @@ def _solve(X, y, c, beta0, tol, max_iter, nu0) -> Solution:
         for it in range(max_iter + 1):
             u = u0 + 2.0 * (A.T @ mu)
             beta_a = ca * np.sinh(u)
-            residual = float(np.abs(Xa @ beta_a - target).max()) if n else 0.0
+            residual = float(np.abs(Xa @ beta_a - target).max())
             if residual <= scale:
                 if Xa is X:
                     beta = beta_a
@@ -253,7 +253,7 @@ def _orthonormal_rows(Xa, target, scale, n, d):
     keep &= evals > 0
     U, S = U[:, keep], np.sqrt(evals[keep])
     Ut_target = U.T @ target
-    off_range = float(np.max(np.abs(target - U @ Ut_target))) if n else 0.0
+    off_range = float(np.max(np.abs(target - U @ Ut_target)))
     if off_range > scale:
         raise ValueError(f"X beta = y has no solution: X (n = {n}, d = {d}, rank {U.shape[1]} "
                          f"on the coordinates with c > 0) cannot reach y; the least-squares "

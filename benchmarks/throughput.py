@@ -9,9 +9,10 @@ the FLOPs of one training step with ``torch.utils.flop_counter`` and prints imag
 TFLOP/s and their ratio to the device's dense bf16 peak.
 
 Transformer: times the full-batch AdamW PT steps of the modular-arithmetic experiment
-(``dlnft.experiments.modular``, its full configuration: the PT pairs of a + b mod 59) and prints tokens/s, the achieved FLOP rate as a fraction of the
-device's float32 GEMM rate measured in the same run, and the speed-up over a plain PyTorch
-loop of the same model without the last-position cut (float32 throughout).
+(``dlnft.experiments.modular``, its full configuration: the PT pairs of a + b mod 59) and
+prints tokens/s, the achieved FLOP rate as a fraction of the device's float32 GEMM rate
+measured in the same run, and the speed-up over a plain PyTorch loop of the same model
+without the last-position cut (float32 throughout).
 
 Without a GPU it says so, reports the ResNet rate of the narrow smoke network and the
 Transformer figures on the CPU.

@@ -7,8 +7,8 @@ one-hot vectors (the latter for MLPs). Nothing is downloaded.
 Model. :class:`ModularTransformer` reads the four tokens ``a  op  b  =`` and predicts the answer
 from the last position (Nanda et al. 2023's setting, with an operation token so that one network
 can be pretrained on several operations). Only the last position is read, so the last block
-computes only that position's query, attention output and MLP. No LayerNorm, so the initialization scale of each layer
-is not normalized away.
+computes only that position's query, attention output and MLP. No LayerNorm, so the
+initialization scale of each layer is not normalized away.
 
 Experiment. :func:`run` pretrains on a set of operations, fine-tunes on one operation on pairs
 never seen in pretraining (a PT operation: "subset" of the PT features; another one: "new"
@@ -308,8 +308,8 @@ def _train(model, x, y, x_test, y_test, *, steps, lr, weight_decay, record_every
             break
         loss = F.cross_entropy(model(x), y)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"{desc}: the training loss is {float(loss.detach())} at step "
-                                     f"{step} with lr = {lr}; lower lr")
+            raise FloatingPointError(f"{desc}: the training loss is {float(loss.detach())} at "
+                                     f"step {step} with lr = {lr}; lower lr")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

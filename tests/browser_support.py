@@ -6,6 +6,9 @@ copies of the scripts the pages load from CDNs (the test machines have no networ
   package ``mathjax`` (installed with npm on first use, the major version the pages ask for) and
   plotly.js from the copy bundled with the Python ``plotly`` package. Every other external
   request is aborted and recorded.
+* :data:`LAYOUT_JS` and :data:`OVERFLOW_JS` measure a page's layout in the browser: where its
+  first figure sits, how many of its rendered lines are code, which code, output and display
+  equations are wider than the text column, which figures have no caption.
 """
 from __future__ import annotations
 
@@ -154,3 +157,121 @@ def _content_type(path: Path) -> str:
     if path.suffix == ".js":
         return "application/javascript"
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+# The page size every layout number refers to; a "screen" is one viewport height.
+VIEWPORT = {"width": 1280, "height": 900}
+FIRST_FIGURE_MAX_PX = 2 * VIEWPORT["height"]   # a chapter shows a figure within two screens
+CODE_SHARE_MAX = 0.5                           # visible code lines: under half of the lines
+
+# Shared by both scripts: the text column and what counts as code, output and a figure.
+_LAYOUT_COMMON = r"""
+  const column = document.querySelector('article.bd-article') ||
+                 document.querySelector('main') || document.body;
+  // rendered: has boxes, is not hidden, and is not inside a collapsed cell (the content of a
+  // closed <details> keeps boxes in Chromium, so it is excluded by name too)
+  const shown = e => e.getClientRects().length > 0 &&
+                     getComputedStyle(e).visibility !== 'hidden' &&
+                     !(e.closest('details:not([open])') && !e.closest('summary')) &&
+                     (!e.checkVisibility || e.checkVisibility());
+  const isOutput = e => !!e.closest('div.cell_output');
+  const isCode = e => !isOutput(e) && !!e.closest('div.cell_input, div.highlight');
+  const figures = Array.from(column.querySelectorAll(
+    'div.cell_output img, figure img, div.cell_output .plotly-graph-div'));
+"""
+
+LAYOUT_JS = """() => {""" + _LAYOUT_COMMON + r"""
+  // Where the first figure starts, in px from the top of the page, as the reader gets the page
+  // (collapsed cells collapsed). null: no figure.
+  const tops = figures.filter(shown).map(e => e.getBoundingClientRect().top + window.scrollY);
+  const firstFigure = tops.length ? Math.round(Math.min(...tops)) : null;
+
+  // Rendered lines of the column: the line boxes of its text (one per line of a paragraph, a
+  // code cell, an output), plus display equations (their height in lines of body text).
+  const boxes = [];
+  const walker = document.createTreeWalker(column, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+    const el = t.parentElement;
+    if (!t.textContent.trim() || el.closest('mjx-container, script, style') || !shown(el)) {
+      continue;
+    }
+    range.selectNodeContents(t);
+    const code = isCode(el);
+    for (const r of range.getClientRects()) {
+      if (r.width > 0 && r.height > 0) {
+        boxes.push({y: r.top + window.scrollY + r.height / 2, h: r.height, code});
+      }
+    }
+  }
+  const body = parseFloat(getComputedStyle(column).lineHeight) || 24;
+  for (const m of column.querySelectorAll('mjx-container[display="true"]')) {
+    if (!shown(m)) continue;
+    const r = m.getBoundingClientRect();
+    const n = Math.max(1, Math.round(r.height / body));
+    for (let i = 0; i < n; i++) {
+      boxes.push({y: r.top + window.scrollY + (i + 0.5) * r.height / n, h: r.height / n,
+                  code: false});
+    }
+  }
+  boxes.sort((a, b) => a.y - b.y);
+  let lines = 0, codeLines = 0, last = null;
+  for (const b of boxes) {            // boxes whose centres are this close share a line
+    if (last && b.y - last.y < 0.5 * Math.min(b.h, last.h)) {
+      last.code = last.code || b.code;
+      continue;
+    }
+    if (last) { lines += 1; codeLines += last.code ? 1 : 0; }
+    last = {...b};
+  }
+  if (last) { lines += 1; codeLines += last.code ? 1 : 0; }
+  return {firstFigure, lines, codeLines, viewportHeight: window.innerHeight,
+          figures: figures.length};
+}"""
+
+OVERFLOW_JS = """() => {""" + _LAYOUT_COMMON + r"""
+  // Every collapsed cell opened: hidden code must fit the column too once a reader opens it.
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const right = column.getBoundingClientRect().right;
+  const clips = e => ['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(e).overflowX);
+  const tex = e => {
+    try {
+      const items = MathJax.startup.document.getMathItemsWithin(e);
+      if (items.length) return items[0].math;
+    } catch (err) { /* no MathJax: fall back to the text */ }
+    return e.textContent;
+  };
+  const snippet = s => s.replace(/\s+/g, ' ').trim().slice(0, 60);
+  const wide = [];
+  const selector = 'div.cell_input pre, .highlight pre, div.cell_output pre, ' +
+                   'mjx-container[display="true"]';
+  for (const el of column.querySelectorAll(selector)) {
+    if (!shown(el)) continue;
+    const r = el.getBoundingClientRect();
+    // wider than its own box (scrolls or spills), sticking out of a clipping ancestor, or
+    // reaching past the text column
+    let cut = el.scrollWidth > el.clientWidth + 1 || r.right > right + 1;
+    for (let a = el.parentElement; !cut && a && a !== column; a = a.parentElement) {
+      cut = clips(a) && r.right > a.getBoundingClientRect().right + 1;
+    }
+    if (cut) {
+      const kind = el.tagName === 'MJX-CONTAINER' ? 'equation' :
+                   isOutput(el) ? 'output' : 'code';
+      wide.push({kind, text: snippet(kind === 'equation' ? tex(el) : el.textContent),
+                 width: Math.max(el.scrollWidth, Math.round(r.right - r.left)),
+                 column: Math.round(el.clientWidth)});
+    }
+  }
+  // A figure is captioned when it sits in a <figure> with a non-empty <figcaption> (what
+  // myst-nb makes of a cell's `mystnb: figure: caption` metadata).
+  const uncaptioned = figures.filter(f => f.tagName === 'IMG').filter(img => {
+    const fig = img.closest('figure');
+    const cap = fig && fig.querySelector('figcaption');
+    return !(cap && cap.textContent.trim());
+  }).map(img => {
+    const cell = img.closest('div.cell');
+    const source = cell && cell.querySelector('div.cell_input pre');
+    return snippet(source ? source.textContent : (img.getAttribute('src') || ''));
+  });
+  return {wide, uncaptioned};
+}"""

@@ -5,6 +5,12 @@ For every page: no console errors, every image loaded, MathJax typeset every for
 ``.ipynb``, and interactive plotly figures rendered. A full-page screenshot of each page is saved
 under ``_build/screenshots/``.
 
+Layout, measured at 1280×900 (``browser_support.LAYOUT_JS`` and ``OVERFLOW_JS``): no code cell,
+output or display equation wider than the text column (collapsed cells opened); in a chapter,
+every figure in a cell output numbered and captioned, the first figure within two screens
+(1800 px) of the top, and visible code under half of the page's rendered lines. The numbers of
+every page go to ``_build/screenshots/layout.json``.
+
 The book loads MathJax (and plotly.js, where a page has a plotly figure) from CDNs; the test
 answers those requests from local copies (see ``browser_support``) and aborts every other
 external request. Set DLNFT_BOOK_HTML to an already built ``_build/html`` to skip the build.
@@ -19,8 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import (CHROMIUM, CHROMIUM_ARGS, ROOT, THEME_ERRORS, CdnMirror, colab_url,
-                             mathjax_major, mathjax_package, plotly_js, serve, toc_pages)
+from browser_support import (CHROMIUM, CHROMIUM_ARGS, CODE_SHARE_MAX, FIRST_FIGURE_MAX_PX,
+                             LAYOUT_JS, OVERFLOW_JS, ROOT, THEME_ERRORS, VIEWPORT, CdnMirror,
+                             colab_url, mathjax_major, mathjax_package, plotly_js, serve,
+                             toc_pages)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 pytestmark = [
@@ -29,6 +37,7 @@ pytestmark = [
                        reason=f"{CHROMIUM} is missing (apt-get install chromium); runs in CI"),
 ]
 PAGES = toc_pages()
+CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
 # TeX left as text outside code: $…$, $$, \(, \[ or a control word such as \gamma or \mathrm
 # (e.g. a "$" whose formula was cut by a Markdown list marker at the start of a line).
 RAW_TEX = re.compile(r".{0,40}(?:\$|\\[(\[]|\\[A-Za-z]{2,}).{0,40}")
@@ -108,28 +117,82 @@ PAGE_REPORT = """async () => {
 }"""
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_page_renders(page, site, browser, local_cdn):
+@pytest.fixture(scope="session")
+def visit(site, browser, local_cdn):
+    """visit(page) -> what the browser saw on the page, loaded once per session.
+
+    A dict: mirror (the CdnMirror), errors (console), report (PAGE_REPORT), layout (LAYOUT_JS,
+    at 1280×900, cells as the reader gets them), overflow (OVERFLOW_JS, collapsed cells opened).
+    Saves the page's screenshot and adds its layout numbers to _build/screenshots/layout.json.
+    """
+    seen: dict[str, dict] = {}
+    (SCREENSHOTS / "layout.json").unlink(missing_ok=True)     # this session's pages only
+
+    def load(page: str) -> dict:
+        if page not in seen:
+            seen[page] = _visit(page, site, browser, local_cdn)
+            _record_layout(page, seen[page])
+        return seen[page]
+
+    return load
+
+
+def _visit(page, site, browser, local_cdn) -> dict:
     mirror = CdnMirror(site, *local_cdn)
-    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    tab = browser.new_page(viewport=VIEWPORT)
     errors = []
     tab.on("console", lambda m: errors.append((m.text, m.location.get("url", "")))
            if m.type == "error" else None)
     tab.on("pageerror", lambda exc: errors.append((f"uncaught: {exc.name}: {exc.message}", "")))
     tab.route("**/*", mirror)
     try:
-        response = tab.goto(f"{site}/{page}.html", wait_until="load", timeout=60_000)
+        response = tab.goto(f"{site}/{page}.html", wait_until="load", timeout=180_000)
         assert response is not None and response.ok, f"{page}.html: HTTP {response and response.status}"
         report = tab.evaluate(PAGE_REPORT)
+        layout = tab.evaluate(LAYOUT_JS)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         # a viewport as tall as the page, settled, so no sidebar is caught mid-transition
         height = tab.evaluate("() => document.documentElement.scrollHeight")
-        tab.set_viewport_size({"width": 1280, "height": min(height, 16000)})
+        tab.set_viewport_size({"width": VIEWPORT["width"], "height": min(height, 16000)})
         tab.wait_for_timeout(500)
         tab.screenshot(path=str(SCREENSHOTS / f"{page.replace('/', '__')}.png"), full_page=True)
+        tab.set_viewport_size(VIEWPORT)
+        overflow = tab.evaluate(OVERFLOW_JS)
     finally:
         tab.close()
+    return {"mirror": mirror, "errors": errors, "report": report, "layout": layout,
+            "overflow": overflow}
 
+
+def _record_layout(page: str, seen: dict) -> None:
+    """Add the page's layout numbers to _build/screenshots/layout.json (written atomically)."""
+    layout, overflow = seen["layout"], seen["overflow"]
+    first = layout["firstFigure"]
+    entry = {
+        "first_figure_px": first,
+        "first_figure_screens": None if first is None else round(first / VIEWPORT["height"], 2),
+        "lines": layout["lines"],
+        "code_lines": layout["codeLines"],
+        "code_share": round(layout["codeLines"] / max(layout["lines"], 1), 3),
+        "figures": layout["figures"],
+        "too_wide": len(overflow["wide"]),
+        "too_wide_by_kind": {k: sum(w["kind"] == k for w in overflow["wide"])
+                             for k in ("code", "output", "equation")},
+        "uncaptioned_figures": len(overflow["uncaptioned"]),
+    }
+    path = SCREENSHOTS / "layout.json"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data = {"viewport": VIEWPORT, "pages": {**data.get("pages", {}), page: entry}}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+    tmp.replace(path)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders(page, visit):
+    seen = visit(page)
+    mirror, errors, report = seen["mirror"], seen["errors"], seen["report"]
     assert not mirror.unexplained(), f"{page}: external requests the test cannot serve: " \
                                      f"{mirror.unexplained()}"
     allowed = set(mirror.blocked)
@@ -159,6 +222,42 @@ def test_page_renders(page, site, browser, local_cdn):
     assert report["plots"] >= expected_plots, (
         f"{page}: the notebook has {expected_plots} plotly figures, the page shows "
         f"{report['plots']} (save them with an HTML representation, e.g. fig.show('notebook'))")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_nothing_wider_than_the_column(page, visit):
+    wide = visit(page)["overflow"]["wide"]
+    assert not wide, (f"{page}: {len(wide)} code cells, outputs or display equations wider than "
+                      f"the column (wrap at 88 characters, split equations):\n" + "\n".join(
+                          f"  {w['kind']} ({w['width']} px in {w['column']} px): {w['text']!r}"
+                          for w in wide))
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_figures_have_captions(page, visit):
+    missing = visit(page)["overflow"]["uncaptioned"]
+    assert not missing, (f"{page}: {len(missing)} figures without a number and caption (give "
+                         f"the plotting cell `mystnb: figure: caption/name` metadata); their "
+                         f"cells begin:\n" + "\n".join(f"  {m!r}" for m in missing))
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_shows_a_figure_within_two_screens(page, visit):
+    first = visit(page)["layout"]["firstFigure"]
+    assert first is not None, f"{page}: no figure"
+    assert first <= FIRST_FIGURE_MAX_PX, (
+        f"{page}: the first figure starts {first} px down ({first / VIEWPORT['height']:.1f} "
+        f"screens of {VIEWPORT['height']} px); at most {FIRST_FIGURE_MAX_PX} px")
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_is_mostly_not_code(page, visit):
+    layout = visit(page)["layout"]
+    share = layout["codeLines"] / max(layout["lines"], 1)
+    assert share < CODE_SHARE_MAX, (
+        f"{page}: {layout['codeLines']} of {layout['lines']} rendered lines are visible code "
+        f"({share:.0%}); collapse plotting and bookkeeping cells (hide-input) to get under "
+        f"{CODE_SHARE_MAX:.0%}")
 
 
 def plotly_outputs(ipynb: Path) -> int:

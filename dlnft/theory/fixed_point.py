@@ -206,7 +206,7 @@ def solve(alpha, groups: list[Group], *, noise: float = 0.0, init=None, tol: flo
     COLD_ITER steps, or max_iter if fewer) are solved
     again by continuation in α: ``ramp`` warm-started solves at α (0.25 + 0.75 j/ramp),
     j = 1 … ramp. tol: on both residuals (logarithms of the ratio of the two sides; the error
-    equation may instead hold absolutely to ATOL, see :func:`_norm`).
+    equation may instead hold absolutely to ATOL, see ``_norm``).
     on_failure: ``"raise"`` a :class:`FixedPointError` naming the failing points, or ``"keep"``
     and report them in ``converged``.
     Internal: the public entry points (:mod:`dlnft.theory.ptft`) validate their inputs.

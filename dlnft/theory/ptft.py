@@ -65,7 +65,7 @@ def single_task(alpha, *, rho: float, c, teacher: str = "gauss", a: float = 1.0,
     alpha: n/d in (0, 1); c: scale > 0 (alpha and c broadcast; arrays give many points).
     rho: teacher density in (0, 1]; teacher: ``"gauss"`` (N(0, 1/ρ) on the support, E[β*²] = 1)
     or ``"point"`` (value a on the support); noise: label-noise variance σ₀² >= 0.
-    Returns a :class:`FixedPoint` whose arrays have the broadcast shape of alpha and c.
+    Returns a :class:`.FixedPoint` whose arrays have the broadcast shape of alpha and c.
     """
     alpha = _alpha("alpha", alpha)
     c = check.array_np("c", c, ndim=None, low=0.0, low_open=True)

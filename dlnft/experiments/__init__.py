@@ -3,7 +3,7 @@
 Each :class:`Experiment` has a config dataclass with ``smoke()`` (CPU, seconds, fixtures or a
 small modulus) and ``full()`` (GPU, the real protocol) constructors, a ``run(config) -> dict``
 of JSON-serializable metrics, and a sweep per scale: config fields and the values they take
-(every combination is one run, for every seed)::
+(every combination is one run, for every seed).
 
     balance        chapter 1: layer-norm balance of a bias-free ReLU MLP on modular addition
     resnet         R7: ResNet-18 PT on 98 CIFAR-100 classes, FT (held-out pair, PT-class pair,

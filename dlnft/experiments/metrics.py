@@ -2,7 +2,7 @@
 
 All take representations as matrices of shape (n_inputs, n_features) (float tensors; flattened
 per input), centre them over inputs, and work in feature space, so n_inputs can be large.
-With K = X_c X_cᵀ the centred Gram matrix::
+With K = X_c X_cᵀ the centred Gram matrix:
 
     PR(X)      = tr(K)² / tr(K²)                       participation ratio (effective dimension)
     CKA(X, Y)  = tr(K_X K_Y) / sqrt(tr(K_X²) tr(K_Y²))  linear centred kernel alignment, in [0, 1]

@@ -8,7 +8,7 @@
   fine-tuning is the minimum-Φ_{c_FT} interpolator on the FT teacher. Coordinates fall in four
   groups (PT and FT / FT only / PT only / neither, probabilities ωρ_FT, (1−ω)ρ_FT,
   ρ_PT − ωρ_FT, 1 − ρ_PT − (1−ω)ρ_FT). With oracle PT (``alpha_pt=None``) β_PT = β*_PT; with
-  imperfect PT, β_PT is the PT channel's output η(β*_PT + s_PT Z'; g_PT, c), whose law enters
+  imperfect PT, β_PT is the PT channel's output D(β*_PT + s_PT Z'; g_PT, c), whose law enters
   c_FT through Gauss–Hermite nodes in Z' (nested quadrature).
 
 Parameters c, λ (``lam``), γ (``gamma``) and α_FT may be arrays; they broadcast together and

@@ -35,9 +35,11 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "resnet": ("chapters/04_generalization", "chapters/06_resnets"),
     "modular": ("chapters/05_regimes", "chapters/07_transformers"),
 }
-HEADER = ("Experiment", "What it is", "Read in", "Reproduce", "Device", "Date", "Wall time",
-          "Runs", "Commit")
-WIDTHS = (8, 22, 10, 16, 10, 9, 6, 9, 8)
+HEADER = ("Experiment", "Chapters", "Reproduce", "Recorded")
+WIDTHS = (34, 10, 26, 30)
+# the lines of the "Recorded" cell: keys of summarize() and their labels
+RECORDED = (("Device", ""), ("Date", ""), ("Wall time", "wall time "), ("Runs", ""),
+            ("Commit", "commit "))
 NONE_RECORDED = ("No full-scale result is recorded yet: {folder} holds no NAME.json. Each "
                  "chapter says so where it would plot one, and {command} records it.")
 
@@ -57,7 +59,7 @@ def duration(seconds: float) -> str:
 
 
 def summarize(data: dict) -> dict:
-    """What a row shows, from one merged file: the keys of :data:`HEADER` after the first four.
+    """What the "Recorded" cell shows, from one merged file: the keys of :data:`RECORDED`.
 
     Device, date and commit come from the runs' own provenance (where they ran), falling back to
     the merge's when no run is recorded; several distinct values are all listed.
@@ -92,10 +94,20 @@ def _entry(*children) -> nodes.entry:
 
 
 def _doc_link(docname: str) -> addnodes.pending_xref:
+    """A link to a chapter, shown as its number: "chapters/04_generalization" -> "4"."""
+    number = str(int(Path(docname).name.split("_")[0]))
     ref = addnodes.pending_xref("", refdomain="std", reftype="doc", reftarget="/" + docname,
-                                refexplicit=False, refwarn=True)
-    ref += nodes.inline(docname, docname)
+                                refexplicit=True, refwarn=True)
+    ref += nodes.inline(number, number)
     return ref
+
+
+def _lines(*texts: str) -> nodes.entry:
+    entry = nodes.entry()
+    block = nodes.line_block()
+    block += [nodes.line(text, text) for text in texts]
+    entry += block
+    return entry
 
 
 class ResultsAppendix(SphinxDirective):
@@ -155,9 +167,10 @@ class ResultsAppendix(SphinxDirective):
         for i, doc in enumerate(CHAPTERS[name]):
             links += ([nodes.Text(", ")] if i else []) + [_doc_link(doc)]
         command = f"python -m dlnft.experiments {name} --scale full"
-        return [_entry(nodes.literal(name, name)), _entry(nodes.Text(descriptions[name])),
-                _entry(*links), _entry(nodes.literal(command, command)),
-                *(_entry(nodes.Text(summary[key])) for key in HEADER[4:])]
+        what = _entry(nodes.literal(name, name))
+        what += nodes.paragraph("", descriptions[name])
+        return [what, _entry(*links), _entry(nodes.literal(command, command)),
+                _lines(*(label + summary[key] for key, label in RECORDED))]
 
     def _table(self, rows) -> nodes.table:
         table = nodes.table(classes=["results-appendix"])

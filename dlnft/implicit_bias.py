@@ -90,10 +90,14 @@ def ft_scale(beta_pt, c, lam, gamma) -> np.ndarray:
 
 
 def _check_lam(c: np.ndarray, lam: np.ndarray) -> None:
-    excess = float(np.max(np.abs(lam) - c)) if lam.size else 0.0
-    if excess > 1e-12 * float(np.max(c)):
-        raise ValueError(f"lam must satisfy |lam| <= c (else the weights are imaginary); "
-                         f"|lam| exceeds c by up to {excess:.3g}")
+    """|λ| <= c entry by entry (to a relative 1e-12 of each entry's own c), else ValueError."""
+    bad = np.abs(lam) - c > 1e-12 * c
+    if bad.any():
+        i = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        where = f" at index {tuple(int(k) for k in i)}" if bad.ndim else ""
+        raise ValueError(f"lam must satisfy |lam| <= c entry by entry (else the weights are "
+                         f"imaginary); {int(bad.sum())} entries break it, the first{where}: "
+                         f"lam = {float(lam[i]):.6g}, c = {float(c[i]):.6g}")
 
 
 def _expm1_minus_x(x: np.ndarray) -> np.ndarray:

@@ -566,3 +566,52 @@ def test_ft_theory_refuses_impossible_supports(rho_pt, rho_ft, omega):
     refuses(lambda: theory.ft_theory(0.5, rho_pt=rho_pt, rho_ft=rho_ft, omega=omega, c=1.0,
                                      lam=0.0, gamma=1.0), ("rho_pt", "rho_ft", "omega"),
             count="ft_theory: supports that do not fit")
+
+
+# --- |lam| <= c entry by entry ----------------------------------------------------------------
+
+@st.composite
+def scales_with_one_bad_lam(draw):
+    """(c, lam, k): c of d entries spanning 1e-8 … 1e4, valid lam except at entry k, where
+    |lam| exceeds its own c by a relative 1e-9 … 1 (far below the largest c)."""
+    d = draw(st.integers(2, 5))
+    c = 10.0 ** np.array(draw(st.lists(st.floats(-8, 4), min_size=d, max_size=d)))
+    lam = c * np.array(draw(st.lists(st.floats(-1, 1), min_size=d, max_size=d)))
+    k = draw(st.integers(0, d - 1))
+    lam[k] = draw(st.sampled_from([-1.0, 1.0])) * c[k] * (1 + draw(st.floats(1e-9, 1.0)))
+    return c, lam, k
+
+
+@given(case=scales_with_one_bad_lam())
+def test_lam_is_checked_against_its_own_c(case):
+    """Every function of (c, lam) refuses one entry with |lam| > c, whatever the other c."""
+    c, lam, k = case
+    d = c.size
+    rng = np.random.default_rng(0)
+    task = (rng.standard_normal((2, d)), rng.standard_normal(2))
+    calls = {
+        "from_scales": lambda: DiagonalNet.from_scales(c, lam),
+        "ft_scale": lambda: ib.ft_scale(0.0, c, lam, 0.0),
+        "layer_split": lambda: ib.layer_split(0.5, c, lam),
+        "merged_first_layer": lambda: ib.merged_first_layer(0.5, c, lam),
+        "separate_scale": lambda: ib.separate_scale(0.5, c, lam, 1.0),
+        "predict_finetune": lambda: ib.predict_finetune(task, task, c=c, lam=lam, gamma=1.0),
+        "ft_theory": lambda: theory.ft_theory(0.5, rho_pt=0.2, rho_ft=0.2, omega=0.5, c=c,
+                                              lam=lam, gamma=1.0),
+        "regime": lambda: theory.regime(c, lam, 1.0),
+    }
+    for fn, call in calls.items():
+        refuses(call, "lam", count=f"|lam| > c at one small-c entry: {fn}")
+
+
+@given(d=st.integers(1, 5), data=st.data())
+def test_valid_lam_is_kept_entry_by_entry(d, data):
+    """With |lam| <= c everywhere, the net conserves the lam asked, to each entry's own c, and
+    the FT scale is >= 0."""
+    COUNTS["valid lam: conserved per entry, c_FT >= 0"] += 1
+    c = 10.0 ** np.array(data.draw(st.lists(st.floats(-8, 4), min_size=d, max_size=d)))
+    lam = c * np.array(data.draw(st.lists(st.floats(-1, 1), min_size=d, max_size=d)))
+    q = conserved(DiagonalNet.from_scales(c, lam))
+    for got in (q.lam_plus[0], q.lam_minus[0]):
+        assert np.all(np.abs(got - lam) <= 1e-12 * c), (got, lam, c)
+    assert np.all(ib.ft_scale(0.0, c, lam, 0.0) >= 0)

@@ -283,3 +283,22 @@ def test_a_folder_in_place_of_a_run_file_is_named(tmp_path):
     proc = cli(["--seeds", "0", "1", "--out", str(tmp_path)])
     assert proc.returncode == 6 and "Traceback" not in proc.stderr, proc.stderr
     assert f"{run_path(tmp_path, 'toy', ToyConfig(seed=1))} is a folder" in proc.stderr
+
+
+def test_an_unreadable_run_file_is_reported_and_run_again(tmp_path, monkeypatch):
+    """(Simulated: the tests may run as root, who reads any file.)"""
+    configs = quick(range(2))
+    launch("toy", configs, tmp_path, scale="smoke")
+    merged_path("toy", tmp_path, "smoke").unlink()
+    victim = run_path(tmp_path, "toy", configs[1])
+    read = Path.read_text
+
+    def no_access(path, *args, **kwargs):
+        if path == victim:
+            raise PermissionError(13, "Permission denied", str(path))
+        return read(path, *args, **kwargs)
+    monkeypatch.setattr(Path, "read_text", no_access)
+    calls = counting(monkeypatch)
+    with pytest.warns(UserWarning, match=f"{victim} is corrupt or incomplete .*Permission"):
+        launch("toy", configs, tmp_path, scale="smoke")
+    assert calls == [1]

@@ -230,7 +230,8 @@ def solve(alpha, groups: list[Group], *, noise: float = 0.0, init=None, tol: flo
         raise FixedPointError(
             f"state evolution did not converge at {bad.size} of {P} points (first: {bad[:5]}, "
             f"residual {norm[bad[0]]:.2g} > tol {tol:g}, alpha = {alpha[bad[0]]:g}), even with "
-            f"continuation in alpha; raise max_iter or ramp")
+            f"continuation in alpha; raise max_iter or ramp (keywords of ft_theory and "
+            f"single_task), or pass on_failure='keep' to see which points fail")
     return fp
 
 

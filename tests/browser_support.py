@@ -234,7 +234,12 @@ LAYOUT_JS = """() => {""" + _LAYOUT_COMMON + r"""
           figures: figures.length};
 }"""
 
-OVERFLOW_JS = """() => {""" + _LAYOUT_COMMON + r"""
+# OVERFLOW_JS's argument: the first line of a code cell exempt from the width check. The Colab
+# install cell (dlnft.book.colab_cell, the same in every chapter, checked by test_colab.py) holds
+# the pip requirement on one line; it stays collapsed, and readers never need to open it.
+COLAB_CELL_START = "# In Colab, install dlnft"
+
+OVERFLOW_JS = """(exempt) => {""" + _LAYOUT_COMMON + r"""
   // Every collapsed cell opened: hidden code must fit the column too once a reader opens it.
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   const right = column.getBoundingClientRect().right;
@@ -251,7 +256,7 @@ OVERFLOW_JS = """() => {""" + _LAYOUT_COMMON + r"""
   const selector = 'div.cell_input pre, .highlight pre, div.cell_output pre, ' +
                    'mjx-container[display="true"]';
   for (const el of column.querySelectorAll(selector)) {
-    if (!shown(el)) continue;
+    if (!shown(el) || (exempt && el.textContent.trim().startsWith(exempt))) continue;
     const r = el.getBoundingClientRect();
     // wider than its own box (scrolls or spills), sticking out of a clipping ancestor, or
     // reaching past the text column

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import (CHROMIUM, CHROMIUM_ARGS, CODE_SHARE_MAX, FIRST_FIGURE_MAX_PX,
+from browser_support import (CHROMIUM, CHROMIUM_ARGS, CODE_SHARE_MAX, COLAB_CELL_START,
+                             FIRST_FIGURE_MAX_PX,
                              LAYOUT_JS, OVERFLOW_JS, ROOT, THEME_ERRORS, VIEWPORT, CdnMirror,
                              colab_url, mathjax_major, mathjax_package, plotly_js, serve,
                              toc_pages)
@@ -157,7 +158,7 @@ def _visit(page, site, browser, local_cdn) -> dict:
         tab.wait_for_timeout(500)
         tab.screenshot(path=str(SCREENSHOTS / f"{page.replace('/', '__')}.png"), full_page=True)
         tab.set_viewport_size(VIEWPORT)
-        overflow = tab.evaluate(OVERFLOW_JS)
+        overflow = tab.evaluate(OVERFLOW_JS, COLAB_CELL_START)
     finally:
         tab.close()
     return {"mirror": mirror, "errors": errors, "report": report, "layout": layout,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import (CHROMIUM, CHROMIUM_ARGS, CODE_SHARE_MAX, FIRST_FIGURE_MAX_PX,
+from browser_support import (CHROMIUM, CHROMIUM_ARGS, CODE_SHARE_MAX, COLAB_CELL_START,
+                             FIRST_FIGURE_MAX_PX,
                              LAYOUT_JS, OVERFLOW_JS, VIEWPORT, serve)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing")
@@ -53,6 +54,8 @@ def page(body: str) -> str:
 PROSE = "<p>" + " ".join(["A sentence of the argument that the figure illustrates."] * 30) + "</p>"
 GOOD = page(
     "<h1>A chapter that follows the rules</h1>" + PROSE
+    # the Colab install cell: collapsed, its long pip line exempt
+    + code_cell([COLAB_CELL_START + " from the book's repository", "p" * 150], hidden=True)
     + code_cell(["import numpy as np"] * 3, hidden=True)
     + code_cell(["x = np.linspace(0, 1)", "plt.plot(x, x)"], hidden=True, figure="captioned")
     + PROSE + code_cell(["print(x.max())"], output="1.0") + PROSE
@@ -83,7 +86,8 @@ def measure(tmp_path_factory):
             tab = browser.new_page(viewport=VIEWPORT)
             try:
                 tab.goto(f"{base}/{name}.html", wait_until="load")
-                return tab.evaluate(LAYOUT_JS), tab.evaluate(OVERFLOW_JS)
+                return (tab.evaluate(LAYOUT_JS),
+                        tab.evaluate(OVERFLOW_JS, COLAB_CELL_START))
             finally:
                 tab.close()
 

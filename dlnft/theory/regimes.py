@@ -15,7 +15,7 @@ that is sparse (density ρ_sparse) or dense (ρ_dense), with its support inside 
   PT features. A learner blind to PT (the same scale on every coordinate) scores exactly 0.
 
 An initialization is *rich* when learning > margin and *PT-dependent* when reuse > margin; the
-margin is in units of the teacher's energy (default :data:`MARGIN`, a tenth of it). Regimes:
+margin is in units of the teacher's energy (default ``MARGIN``, a tenth of it). Regimes:
 I rich, PT-independent; II lazy, PT-dependent; III lazy, PT-independent; IV rich, PT-dependent.
 Both contrasts, hence the regime of a setting, depend on the design (α_FT, densities): the
 defaults are those of chapter 5, which also shows how the map moves with the margin.
@@ -76,7 +76,7 @@ def contrasts(errors: dict[tuple[float, float], np.ndarray]) -> tuple[np.ndarray
 
 
 def classify(learning, reuse, *, margin: float = MARGIN) -> np.ndarray:
-    """The regime number 1–4 (I–IV, see :data:`NAMES`) from the two contrasts (integer array).
+    """The regime number 1–4 (I–IV, see ``NAMES``) from the two contrasts (integer array).
 
     learning, reuse: arrays of one shape (:func:`contrasts`); margin > 0: the contrast, in units
     of the teacher's energy, above which fine-tuning counts as rich / PT-dependent.

@@ -59,11 +59,14 @@ def test_fashion_mnist_missing_error(tmp_path, monkeypatch):
 
 def test_one_channel_resnet_and_config_checks():
     torch.manual_seed(0)
-    model = build_model(FashionResNetConfig.full(alpha=1.0))
-    assert tuple(model.conv1.weight.shape) == (64, 1, 7, 7) and model.fc.out_features == 10
-    # torchvision's initialization: kaiming normal, fan_out = 64·7·7
-    std = float(model.conv1.weight.detach().std())
-    assert std == pytest.approx((2 / (64 * 49)) ** 0.5, rel=0.05)
+    for width in (64, 16):  # ResNet-18's own width and the recorded one (the default)
+        torch.manual_seed(0)
+        model = build_model(FashionResNetConfig.full(alpha=1.0, width=width))
+        assert tuple(model.conv1.weight.shape) == (width, 1, 7, 7)
+        assert model.fc.out_features == 10
+        # torchvision's initialization: kaiming normal, fan_out = width·7·7
+        std = float(model.conv1.weight.detach().std())
+        assert std == pytest.approx((2 / (width * 49)) ** 0.5, rel=0.1)
     torch.manual_seed(0)
     scaled = build_model(FashionResNetConfig.full(alpha=10.0))
     assert torch.allclose(scaled.conv1.weight, model.conv1.weight / 10)
@@ -97,7 +100,7 @@ def test_registry_fashion_sweep():
     assert sorted({c.seed for c in full}) == list(range(8))
     c = full[0]
     assert (c.dataset, c.arch, c.width, c.pt_per_class, c.ft_tasks, c.ft_ns) == (
-        "fashion_mnist", "torchvision", 64, 500, ("heldout", "subset"), (10, 100))
+        "fashion_mnist", "torchvision", 16, 500, ("heldout", "subset"), (10, 100))
     assert (c.ft_lr, c.ft_momentum, c.ft_max_batch, c.ft_target_loss, c.ft_max_epochs) == (
         1e-3, 0.9, 128, 0.01, 1000)
 

@@ -540,7 +540,7 @@ THEORY_CASES = {
         "c": st.one_of(NOT_A_NUMBER, st.floats(-5, 0)),
         "lam": st.one_of(NOT_A_NUMBER, st.floats(1.0001, 5)),
         "gamma": st.one_of(NOT_A_NUMBER, st.floats(-5, -1e-9)),
-        "a_pt": NOT_A_NUMBER, "b": st.one_of(NOT_A_NUMBER, st.floats(-5, 0))}),
+        "a_pt": NOT_A_NUMBER, "margin": st.one_of(NOT_A_NUMBER, st.floats(-5, 0))}),
 }
 
 

@@ -6,8 +6,7 @@ from scipy.stats import norm
 
 from dlnft.implicit_bias import ft_scale, solve as interpolate
 from dlnft.tasks import make_tasks
-from dlnft.theory import (FixedPointError, denoiser, ft_theory, regime, regime_indices,
-                          single_task)
+from dlnft.theory import FixedPointError, denoiser, ft_theory, single_task
 from dlnft.theory.fixed_point import Group, solve
 
 
@@ -138,13 +137,3 @@ def test_theory_matches_the_interpolator_at_finite_d():
         errors.append(np.sum((beta - ft.beta_star) ** 2) / d)
     theory = ft_theory(alpha, rho_pt=0.2, rho_ft=0.1, omega=0.5, c=c, lam=lam, gamma=gamma)
     assert abs(np.mean(errors) - theory.error) < 0.1 * theory.error
-
-
-def test_the_authors_four_settings_land_in_four_regimes():
-    c = 1e-3
-    lam = np.array([-0.999999 * c, 0.0, 0.0, -0.99 * c])
-    gamma = np.array([1e-6, 0.0, 10.0, 0.0])
-    assert regime(c, lam, gamma).tolist() == [1, 2, 3, 4]
-    learning, reuse = regime_indices(c, lam, gamma)
-    assert learning[2] > learning[1] > learning[3] > learning[0]
-    assert reuse[1] > reuse[3] > reuse[0] > reuse[2] >= 1

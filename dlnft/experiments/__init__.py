@@ -70,8 +70,8 @@ FASHION_ALPHAS = (0.1, 1.0, 10.0)  # conv1 / α on both sides of 1, sized for 2 
 EARLY_SCALES = (0.1, 0.3, 1.0, 3.0, 10.0)
 OVERALL_SCALES = (0.3, 1.0, 3.0)
 MODULAR_EARLY_SCALES = (0.3, 1.0, 3.0)
-"""The early-layer scales of the modular sweep: the ones measured to grok at the default
-overall scale (3 × 6 seeds ≈ 45 minutes on 2 CPU cores at 2.5 minutes a run)."""
+"""The early-layer scales of the modular sweep, the ones measured to grok at the default
+overall scale (3 × 6 seeds ≈ 45 minutes on 2 quiet CPU cores at 2.5 minutes a run)."""
 PT_ONLY = {"ft_ops": (("+",),), "ft_steps": (1,)}  # only PT matters: FT cut to one step
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (

@@ -156,7 +156,7 @@ class ModularTransformer(nn.Module):
     initialization, bias-free) and ``unembed`` (Linear d_model → p, bias-free).
 
     Only the last position is read, so the last block computes that position alone
-    (:meth:`_Block.forward` with ``last_only``); earlier blocks compute every position, which
+    (``_Block.forward`` with ``last_only``); earlier blocks compute every position, which
     the later blocks' keys and values need.
     """
 

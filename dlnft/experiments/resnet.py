@@ -51,7 +51,7 @@ from .train import activations, evaluate, fit, to_device
 
 FT_TASKS = ("heldout", "subset", "svhn")
 DATASETS = {"cifar100": (3, 100), "fashion_mnist": (1, 10)}
-"""PT datasets: name → (image channels, classes)."""
+"""The PT datasets, by name → (image channels, classes)."""
 STAGES = ("conv1", "layer1", "layer2", "layer3", "layer4")
 
 

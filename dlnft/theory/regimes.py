@@ -1,55 +1,108 @@
-"""The four fine-tuning regimes (R6), read off the fine-tuning scales of R4.
+"""The four fine-tuning regimes (R6), measured on the exact FT error.
 
-After oracle PT with teacher value a_PT, a coordinate gets the FT scale (c_FT of
-:func:`dlnft.implicit_bias.ft_scale`)
+A regime answers two questions about fine-tuning from an initialization (c, λ, γ): does it
+*learn features* (select a sparse solution, rich) or not (lazy), and does it *reuse* the PT
+features (PT-dependent) or not. Both are read off the exact FT error of :func:`ft_theory` on a
+2 × 2 design of reference FT tasks at one sample ratio α_FT and PT density ρ_PT: an FT teacher
+that is sparse (density ρ_sparse) or dense (ρ_dense), with its support inside the PT support
+(ω = 1, "subset") or outside it (ω = 0, "new"); E(ρ, ω) is the FT error.
 
-    κ_on  = (c + λ)(1 + sqrt(1 + (a_PT/c)²)) + γ²/2      on PT features,
-    κ_off = 2 (c + λ) + γ²/2                              on unused coordinates.
+* learning = mean over ω of E(ρ_dense, ω) − E(ρ_sparse, ω): how much lower the error is on
+  the sparser teacher. A lazy (ℓ2, linear) learner scores exactly 0: its error depends on the
+  teacher only through the teacher's energy on each class of coordinates that share a scale,
+  and both teachers put all their energy (E[β*²] = 1) on the same class.
+* reuse = mean over ρ of E(ρ, 0) − E(ρ, 1): how much lower the error is when the FT features are
+  PT features. A learner blind to PT (the same scale on every coordinate) scores exactly 0.
 
-Two numbers place an initialization (c, λ, γ), at a reference magnitude b of the FT weights:
-
-* learning: ``kappa_on / b``. Φ_κ is ℓ2-like (lazy) for |β| ≪ κ and ℓ1-like (rich) for
-  |β| ≫ κ; fine-tuning is *rich* on the PT features when κ_on < RICH · b.
-* reuse: ``Φ_{κ_off}(b) / Φ_{κ_on}(b)``, how many times more a new feature of size b costs than
-  a PT feature of the same size; fine-tuning is *PT-dependent* when it exceeds REUSE.
-
-Regimes: I rich, PT-independent; II lazy, PT-dependent; III lazy, PT-independent;
-IV rich, PT-dependent. The thresholds RICH and REUSE are conventions of the book (chapter 5);
-the regimes' behaviour (which task statistics each suits) is checked there on the FT error.
+An initialization is *rich* when learning > margin and *PT-dependent* when reuse > margin; the
+margin is in units of the teacher's energy (default ``MARGIN``, a tenth of it). Regimes:
+I rich, PT-independent; II lazy, PT-dependent; III lazy, PT-independent; IV rich, PT-dependent.
+Both contrasts, hence the regime of a setting, depend on the design (α_FT, densities): the
+defaults are those of chapter 5, which also shows how the map moves with the margin.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import _validate as check
-from ..implicit_bias import ft_scale, phi
+from .ptft import ft_theory
 
-RICH = 0.1
-REUSE = 2.0
+ALPHA_FT = 0.1
+RHO_PT = 0.2
+RHO_SPARSE = 0.05
+RHO_DENSE = 0.2
+MARGIN = 0.1
 NAMES = {1: "I: rich, PT-independent", 2: "II: lazy, PT-dependent",
          3: "III: lazy, PT-independent", 4: "IV: rich, PT-dependent"}
 
 
-def regime_indices(c, lam, gamma, *, a_pt: float = 1.0, b: float = 1.0):
-    """(learning, reuse): κ_on / b and Φ_{κ_off}(b) / Φ_{κ_on}(b), arrays of the broadcast shape.
+def design_errors(c, lam, gamma, *, alpha_ft: float = ALPHA_FT, rho_pt: float = RHO_PT,
+                  rho_sparse: float = RHO_SPARSE, rho_dense: float = RHO_DENSE,
+                  a_pt: float = 1.0) -> dict[tuple[float, float], np.ndarray]:
+    """The FT errors E(ρ_FT, ω) of the reference design, keyed by (ρ_FT, ω).
 
-    c > 0, lam (|lam| <= c), gamma >= 0: the PT scales and FT readout scale (broadcasting);
-    a_pt: PT teacher value (non-zero); b: reference FT weight magnitude (> 0).
+    c > 0, lam (|lam| <= c), gamma >= 0: PT scales and FT readout scale (they broadcast; each
+    value of the dict has the broadcast shape). alpha_ft in (0, 1): FT sample ratio; rho_pt in
+    (0, 1): PT density; 0 < rho_sparse < rho_dense <= rho_pt and rho_pt + rho_dense <= 1 (so
+    that a subset task of either density fits inside the PT support and a new one outside it);
+    a_pt: PT teacher value (non-zero). Oracle PT, noiseless labels (:func:`ft_theory`).
     """
-    a_pt = check.real("a_pt", a_pt)
-    if a_pt == 0:
-        raise ValueError("a_pt must be non-zero (the PT teacher's value on its support)")
-    b = check.real("b", b, low=0.0, low_open=True)
-    kappa_on = ft_scale(a_pt, c, lam, gamma)
-    kappa_off = ft_scale(0.0, c, lam, gamma)
-    if kappa_off.min() <= 0:
-        raise ValueError("lam = -c with gamma = 0 freezes fine-tuning (c_FT = 0); take lam > -c "
-                         "or gamma > 0")
-    return kappa_on / b, phi(b, kappa_off) / phi(b, kappa_on)
+    alpha_ft = check.real("alpha_ft", alpha_ft, low=0.0, high=1.0, low_open=True,
+                          high_open=True)
+    rho_pt = check.real("rho_pt", rho_pt, low=0.0, high=1.0, low_open=True, high_open=True)
+    rho_dense = check.real("rho_dense", rho_dense, low=0.0, high=min(rho_pt, 1.0 - rho_pt),
+                           low_open=True)
+    rho_sparse = check.real("rho_sparse", rho_sparse, low=0.0, high=rho_dense, low_open=True,
+                            high_open=True)
+    return {(rho, omega): ft_theory(alpha_ft, rho_pt=rho_pt, rho_ft=rho, omega=omega, c=c,
+                                    lam=lam, gamma=gamma, a_pt=a_pt).error
+            for rho in (rho_sparse, rho_dense) for omega in (0.0, 1.0)}
 
 
-def regime(c, lam, gamma, *, a_pt: float = 1.0, b: float = 1.0) -> np.ndarray:
-    """The regime number 1–4 (I–IV, see ``NAMES``) of each initialization (integer array)."""
-    learning, reuse = regime_indices(c, lam, gamma, a_pt=a_pt, b=b)
-    rich, dependent = learning < RICH, reuse > REUSE
+def contrasts(errors: dict[tuple[float, float], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(learning, reuse) of a design's errors (the dict of :func:`design_errors`).
+
+    learning = mean over ω of E(ρ_dense, ω) − E(ρ_sparse, ω); reuse = mean over ρ of
+    E(ρ, 0) − E(ρ, 1). ``errors`` must hold exactly two densities × ω ∈ {0, 1}.
+    """
+    rhos = sorted({rho for rho, _ in errors})
+    if len(rhos) != 2 or set(errors) != {(r, o) for r in rhos for o in (0.0, 1.0)}:
+        raise ValueError(f"errors must be keyed by (rho_ft, omega) for two densities and omega "
+                         f"in {{0, 1}} (a 2 x 2 design), got keys {sorted(errors)}")
+    sparse, dense = rhos
+    learning = sum(errors[dense, o] - errors[sparse, o] for o in (0.0, 1.0)) / 2
+    reuse = sum(errors[r, 0.0] - errors[r, 1.0] for r in rhos) / 2
+    return learning, reuse
+
+
+def classify(learning, reuse, *, margin: float = MARGIN) -> np.ndarray:
+    """The regime number 1–4 (I–IV, see ``NAMES``) from the two contrasts (integer array).
+
+    learning, reuse: arrays of one shape (:func:`contrasts`); margin > 0: the contrast, in units
+    of the teacher's energy, above which fine-tuning counts as rich / PT-dependent.
+    """
+    margin = check.real("margin", margin, low=0.0, low_open=True)
+    learning = check.array_np("learning", learning)
+    reuse = check.array_np("reuse", reuse)
+    if learning.shape != reuse.shape:
+        raise ValueError(f"learning and reuse must have one shape, got {learning.shape} and "
+                         f"{reuse.shape}")
+    rich, dependent = learning > margin, reuse > margin
     return np.where(rich, np.where(dependent, 4, 1), np.where(dependent, 2, 3))
+
+
+def regime_indices(c, lam, gamma, **design) -> tuple[np.ndarray, np.ndarray]:
+    """(learning, reuse) of each initialization: :func:`contrasts` of :func:`design_errors`.
+
+    c, lam, gamma and the keyword arguments as in :func:`design_errors`.
+    """
+    return contrasts(design_errors(c, lam, gamma, **design))
+
+
+def regime(c, lam, gamma, *, margin: float = MARGIN, **design) -> np.ndarray:
+    """The regime number 1–4 of each initialization (c, lam, gamma), an integer array.
+
+    margin as in :func:`classify`; the other keyword arguments as in :func:`design_errors`.
+    """
+    margin = check.real("margin", margin, low=0.0, low_open=True)
+    return classify(*regime_indices(c, lam, gamma, **design), margin=margin)

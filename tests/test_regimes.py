@@ -1,0 +1,76 @@
+"""Tests of dlnft.theory.regimes: the learning and reuse contrasts of the FT error."""
+import numpy as np
+import pytest
+
+from dlnft.theory import classify, contrasts, design_errors, regime, regime_indices
+from dlnft.theory import regimes
+
+C = 1e-3
+
+
+def test_a_lazy_learner_has_no_learning_contrast():
+    # γ²/2 = 5000 swamps every weight: Φ is quadratic, the error cannot see the sparsity
+    learning, reuse = regime_indices(C, 0.0, 100.0)
+    assert abs(float(learning)) < 1e-4 and abs(float(reuse)) < 1e-4
+
+
+def test_a_learner_blind_to_pt_has_no_reuse_contrast():
+    # a PT teacher of value 1e-9 leaves c_FT,on = c_FT,off: subset and new tasks look alike
+    learning, reuse = regime_indices(C, -0.99 * C, 0.0, a_pt=1e-9)
+    assert abs(float(reuse)) < 1e-6 and float(learning) > regimes.MARGIN
+
+
+def test_the_authors_settings_measured():
+    lam = np.array([-0.999999 * C, 0.0, 0.0, -0.99 * C])
+    gamma = np.array([1e-6, 0.0, 10.0, 0.0])
+    learning, reuse = regime_indices(C, lam, gamma)
+    assert learning[0] > learning[3] > learning[1] > learning[2]
+    assert reuse[1] > reuse[3] > reuse[0] > 3 * regimes.MARGIN > reuse[2]
+    # I is PT-dependent at the default margin: it lands with IV, not in "rich, PT-independent"
+    assert regime(C, lam, gamma).tolist() == [4, 4, 3, 4]
+
+
+def test_a_readout_scale_in_the_derived_band_makes_fine_tuning_rich_and_blind():
+    # (c + λ) a/c = 1e-6 ≪ γ²/2 = 1.25e-3 ≪ 1
+    assert int(regime(C, -0.999999 * C, 0.05)) == 1
+    assert int(regime(C, -0.999999 * C, 30.0)) == 3
+
+
+def test_contrasts_are_the_design_means():
+    errors = {(0.05, 0.0): np.array(0.8), (0.05, 1.0): np.array(0.3),
+              (0.2, 0.0): np.array(1.1), (0.2, 1.0): np.array(0.7)}
+    learning, reuse = contrasts(errors)
+    assert learning == pytest.approx(((1.1 - 0.8) + (0.7 - 0.3)) / 2)
+    assert reuse == pytest.approx(((0.8 - 0.3) + (1.1 - 0.7)) / 2)
+
+
+def test_classify_moves_with_the_margin():
+    learning = np.array([0.06, 0.06, 0.3, 0.3])
+    reuse = np.array([0.06, 0.3, 0.06, 0.3])
+    assert classify(learning, reuse).tolist() == [3, 2, 1, 4]
+    assert classify(learning, reuse, margin=0.05).tolist() == [4, 4, 4, 4]
+    assert classify(learning, reuse, margin=0.5).tolist() == [3, 3, 3, 3]
+
+
+def test_design_errors_shape_and_keys():
+    errors = design_errors(C, np.array([0.0, -0.5 * C])[:, None], np.array([0.0, 1.0]))
+    assert sorted(errors) == [(0.05, 0.0), (0.05, 1.0), (0.2, 0.0), (0.2, 1.0)]
+    assert all(e.shape == (2, 2) for e in errors.values())
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(alpha_ft=1.0), "alpha_ft"), (dict(rho_pt=0.0), "rho_pt"),
+    (dict(rho_dense=0.3), "rho_dense"), (dict(rho_sparse=0.2), "rho_sparse"),
+    (dict(a_pt=float("nan")), "a_pt"), (dict(margin=0.0), "margin")])
+def test_regime_refuses_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        regime(C, 0.0, 1.0, **kwargs)
+
+
+def test_contrasts_and_classify_refuse_bad_inputs():
+    with pytest.raises(ValueError, match="2 x 2 design"):
+        contrasts({(0.05, 0.0): 1.0, (0.05, 1.0): 1.0})
+    with pytest.raises(ValueError, match="one shape"):
+        classify(np.zeros(2), np.zeros(3))
+    with pytest.raises(ValueError, match="lam"):
+        regime(C, 2 * C, 0.0)

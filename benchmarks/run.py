@@ -8,6 +8,7 @@ in this same run on this same machine, then the total wall time. Figures:
     implicit bias     dlnft.implicit_bias.solve vs scipy's generic constrained minimizer
     state evolution   one (c, λ, γ) point and a 64 x 64 phase diagram
     Monte Carlo       the state evolution by quadrature vs the paper's 80k-sample Monte Carlo
+    ResNet-18 CPU     dlnft's training loop on Fashion-MNIST vs the GEMM rate and a plain loop
     GPU               ResNet-18 images/s and TFLOP/s, Transformer tokens/s (CUDA only)
 
 Threads: ``--threads N``; by default the cores not already busy (os.getloadavg), at least one,
@@ -144,6 +145,10 @@ def monte_carlo(opts) -> list[str]:
     return lines
 
 
+def resnet_cpu(opts) -> list[str]:
+    return relay("ResNet-18 CPU training", "resnet_throughput", "Fashion-MNIST", opts.deadline)
+
+
 def gpu(opts) -> list[str]:
     import torch
 
@@ -153,7 +158,8 @@ def gpu(opts) -> list[str]:
     return relay("GPU", "throughput", "GPU throughput", opts.deadline)
 
 
-FIGURES = (batched_gd, exact_flow, implicit_bias_solver, state_evolution, monte_carlo, gpu)
+FIGURES = (batched_gd, exact_flow, implicit_bias_solver, state_evolution, monte_carlo,
+           resnet_cpu, gpu)
 
 
 def main(argv=None) -> None:

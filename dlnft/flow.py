@@ -84,11 +84,28 @@ class _DualODE:
         return (self.X * (-2.0 / self.n * curvature)) @ self.X.T
 
 
+def _loss_floor(ode: _DualODE) -> float:
+    """The least loss ||Xβ − y||²/(2n) over all β that keep the coordinates whose weights are
+    all zero (P = Q = 0: they never move) at 0; the flow's loss never goes below it."""
+    free = (ode.P + ode.Q) > 0
+    X = ode.X[:, free]
+    r = ode.y - X @ np.linalg.lstsq(X, ode.y, rcond=None)[0] if free.any() else ode.y
+    return float(r @ r) / (2 * ode.n)
+
+
 def _flow_one(ode: _DualODE, t_end, tol, t_max, rtol, atol, method):
     """Integrate one network; returns (m at the end, end time, rhs evaluations)."""
     m0 = np.zeros(ode.n)
     if t_end is None and ode.loss(m0) <= tol:
         return m0, 0.0, 0
+    if t_end is None and _loss_floor(ode) > tol:  # else the flow would run on to t_max
+        raise FlowError(f"the loss cannot fall below tol = {tol:.3g}: X beta = y has no "
+                        f"solution (its least-squares loss is {_loss_floor(ode):.3g}), so the "
+                        f"flow never stops; fit consistent data, or raise tol")
+    if t_end is not None and t_end * np.linalg.norm(ode.jac(0.0, m0)) < rtol:
+        # m(t) = t m'(0) + O(t² ||J|| |m'(0)|): one Euler step is exact to rtol, where the
+        # integrators' step-size control may fail (LSODA loops forever at t = 1e-170)
+        return t_end * ode.rhs(0.0, m0), float(t_end), 1
     events = None
     if t_end is None:
         log_tol = np.log(tol)
@@ -119,7 +136,7 @@ def flow(net: DiagonalNet, X, y, *, t: float | None = None, tol: float = 1e-8,
          method: str = "LSODA") -> FlowResult:
     """Exact gradient flow on every network of ``net``, one network after another.
 
-    X, y: (n, d) and (n,) shared, or (M, n, d) and (M, n) one per network (as in :func:`gd`).
+    X, y: (n, d) and (n,) shared, or (M, n, d) and (M, n) one per network (as in :func:`.gd`).
     t: integrate to this flow time (> 0); left out, integrate until the loss ||Xβ − y||²/(2n)
     falls to ``tol`` (> 0), which must happen before ``t_max``.
     rtol, atol: the integrator's tolerances on the n dual variables m (they set how closely the

@@ -110,10 +110,15 @@ class GDResult:
 
 
 def _lr_tensor(lr, M: int, device) -> torch.Tensor:
-    if isinstance(lr, (int, float, np.floating, np.integer)) and not isinstance(lr, bool):
+    scalar = isinstance(lr, (int, float, np.floating, np.integer)) or (
+        isinstance(lr, (torch.Tensor, np.ndarray)) and lr.ndim == 0)
+    if scalar and not isinstance(lr, bool):
         lr_t = torch.tensor([check.real("lr", lr, low=0.0, low_open=True)], dtype=torch.float64)
     else:
-        lr_t = check.array("lr", lr, ndim=1, low=0.0, low_open=True)
+        lr_t = check.array("lr", lr, low=0.0, low_open=True)
+        if lr_t.ndim != 1:
+            raise ValueError(f"lr must be a number or have one entry per network (M = {M}), "
+                             f"got shape {tuple(lr_t.shape)}")
         if lr_t.shape[0] not in (1, M):
             raise ValueError(f"lr must be a number or have one entry per network (M = {M}), "
                              f"got {lr_t.shape[0]} entries")
@@ -201,9 +206,11 @@ def gd(net: DiagonalNet, X, y, *, lr, steps: int, tol: float | None = None,
     steps: the most steps to take; tol: stop once every network's loss is below it.
     record_every: record losses every this many steps (0: first and last only).
     blowup: raise :class:`GDDivergedError` when a loss is non-finite or exceeds
-    ``blowup`` × max(1, initial loss).
+    ``blowup`` × max(1, initial loss); a finite number >= 1 (NaN or inf would switch the
+    check off).
     """
     data = as_data(X, y, net)
+    blowup = check.real("blowup", blowup, low=1.0)
     steps = check.integer("steps", steps, low=0)
     record_every = check.integer("record_every", record_every, low=0)
     if tol is not None:

@@ -90,10 +90,14 @@ def ft_scale(beta_pt, c, lam, gamma) -> np.ndarray:
 
 
 def _check_lam(c: np.ndarray, lam: np.ndarray) -> None:
-    excess = float(np.max(np.abs(lam) - c)) if lam.size else 0.0
-    if excess > 1e-12 * float(np.max(c)):
-        raise ValueError(f"lam must satisfy |lam| <= c (else the weights are imaginary); "
-                         f"|lam| exceeds c by up to {excess:.3g}")
+    """|λ| <= c entry by entry (to a relative 1e-12 of each entry's own c), else ValueError."""
+    bad = np.abs(lam) - c > 1e-12 * c
+    if bad.any():
+        i = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        where = f" at index {tuple(int(k) for k in i)}" if bad.ndim else ""
+        raise ValueError(f"lam must satisfy |lam| <= c entry by entry (else the weights are "
+                         f"imaginary); {int(bad.sum())} entries break it, the first{where}: "
+                         f"lam = {float(lam[i]):.6g}, c = {float(c[i]):.6g}")
 
 
 def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
@@ -171,9 +175,10 @@ def solve(X, y, c, beta0=0.0, *, tol: float = 1e-10, max_iter: int = MAX_ITER,
     F(ν) = Σ_i (c_i/2) cosh(asinh(β0_i/c_i) + 2(Xᵀν)_i) − yᵀν, whose gradient is Xβ(ν) − y and
     Hessian X diag(2 sqrt(β² + c²)) Xᵀ. Newton steps with a backtracking (Armijo) line search,
     after X is reduced to orthonormal rows: through the Cholesky factor of X Xᵀ when it is well
-    conditioned, else through its eigenvectors (which finds redundant rows, those with singular
-    values below 1e-6 of the largest, and tells whether Xβ = y can be met at all: ValueError
-    when it cannot).
+    conditioned, else through the singular value decomposition of X (which finds redundant
+    rows, those with singular values at the round-off of the largest, max(n, d) ε σ_max, and
+    tells whether Xβ = y can be met at all: ValueError when it cannot; an ill-conditioned X
+    with full rank, condition number up to ~1e13, is solved).
     """
     X, y = _design(X, y)
     n, d = X.shape
@@ -217,8 +222,10 @@ def _solve(X, y, c, beta0, tol, max_iter, nu0) -> Solution:
             if it == max_iter:
                 break
             mu = _newton_step(A, b, ca, u, mu, beta_a)
+    cond = float(np.linalg.cond(Xa)) if Xa.size else 1.0
     raise SolverError(f"dual Newton did not reach max |X beta - y| <= {scale:.3g} in "
-                      f"max_iter = {max_iter} steps (last {residual:.3g}); raise max_iter or tol")
+                      f"max_iter = {max_iter} steps (last {residual:.3g}; X has condition "
+                      f"number {cond:.3g} on the coordinates with c > 0); raise max_iter or tol")
 
 
 _potrf, _potrs, _pocon, _trtri = scipy.linalg.lapack.get_lapack_funcs(
@@ -233,10 +240,11 @@ def _orthonormal_rows(Xa, target, scale, n, d):
     of X's rows and back. The Gram matrix G = Xa Xaᵀ = L Lᵀ gives A = L⁻¹ Xa when LAPACK's
     estimate of G's reciprocal condition number (1-norm) is above 1e-8, so that its smallest
     eigenvalue is above 1e-8 / n ≥ 1e-12 of the largest for n up to 10⁴ (full row rank, every
-    target reachable). Cholesky costs a few times less than an eigendecomposition. Otherwise its
-    eigendecomposition G = U S² Uᵀ gives A = S⁻¹ Uᵀ Xa on the directions with S² above 1e-12
-    of the largest (the others are redundant rows) and tells whether Xaβ = target can be met
-    at all: ValueError when it cannot.
+    target reachable). Cholesky costs a few times less than an SVD. Otherwise the SVD
+    Xa = U S Vᵀ (of Xa itself: G would square its condition number) gives A = Vᵀ on the
+    directions with S above max(n, d) ε S_max, the round-off of the largest (the others are
+    redundant rows), and tells whether Xaβ = target can be met at all: ValueError when it
+    cannot.
     """
     G = Xa @ Xa.T
     if Xa.size:
@@ -248,19 +256,23 @@ def _orthonormal_rows(Xa, target, scale, n, d):
             if info == 0:
                 return (L_inv @ Xa, L_inv @ target, lambda mu: L_inv.T @ mu,
                         lambda nu: L.T @ nu)
-    evals, U = np.linalg.eigh(G)
-    keep = evals > 1e-12 * max(float(evals[-1]), 0.0) if Xa.size else np.zeros(n, bool)
-    keep &= evals > 0
-    U, S = U[:, keep], np.sqrt(evals[keep])
+    if Xa.size:
+        U, S, Vt = np.linalg.svd(Xa, full_matrices=False)
+        cutoff = max(Xa.shape) * np.finfo(float).eps * float(S[0])
+        keep = S > cutoff
+    else:
+        U, S, Vt, cutoff = np.eye(n), np.zeros(n), np.zeros((n, 0)), 0.0
+        keep = np.zeros(n, bool)
+    U, S, Vt = U[:, keep], S[keep], Vt[keep]
     Ut_target = U.T @ target
     off_range = float(np.max(np.abs(target - U @ Ut_target)))
     if off_range > scale:
-        raise ValueError(f"X beta = y has no solution: X (n = {n}, d = {d}, rank {U.shape[1]} "
-                         f"on the coordinates with c > 0) cannot reach y; the least-squares "
-                         f"residual max |X beta - y| = {off_range:.3g} exceeds tol * max(1, "
-                         f"max|y|) = {scale:.3g}")
-    return ((U.T @ Xa) / S[:, None], Ut_target / S, lambda mu: U @ (mu / S),
-            lambda nu: S * (U.T @ nu))
+        raise ValueError(f"X beta = y has no solution: y is not in the range of X (n = {n}, "
+                         f"d = {d}, numerical rank {U.shape[1]} on the coordinates with c > 0, "
+                         f"singular values up to {cutoff:.3g}, the round-off of the largest, "
+                         f"counting as 0); the least-squares residual max |X beta - y| = "
+                         f"{off_range:.3g} exceeds tol * max(1, max|y|) = {scale:.3g}")
+    return Vt, Ut_target / S, lambda mu: U @ (mu / S), lambda nu: S * (U.T @ nu)
 
 
 def _newton_step(A, b, c, u, mu, beta):

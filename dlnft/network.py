@@ -32,13 +32,30 @@ class DiagonalNet:
 
     Build one with :meth:`from_scales` (the paper's initialization from c and λ) or
     :meth:`from_weights` (explicit weights). Tensors are float64 on the CPU unless moved with
-    :meth:`to`.
+    ``to``.
     """
 
     w_plus: torch.Tensor
     w_minus: torch.Tensor
     v_plus: torch.Tensor
     v_minus: torch.Tensor
+
+    def __post_init__(self):
+        """Check the four weights: real tensors of one shape (M, d), made float64 if not."""
+        names = ("w_plus", "w_minus", "v_plus", "v_minus")
+        for name in names:
+            t = getattr(self, name)
+            if not isinstance(t, torch.Tensor):
+                raise TypeError(f"{name} must be a torch tensor (DiagonalNet.from_weights "
+                                f"takes arrays), got {type(t).__name__}")
+            if t.is_complex() or t.dtype == torch.bool:
+                raise TypeError(f"{name} must be real, got dtype {t.dtype}")
+            if t.dtype != torch.float64:   # float32 and the like: the float64 of the contract
+                setattr(self, name, t.to(torch.float64))
+        shapes = {name: tuple(getattr(self, name).shape) for name in names}
+        if len(set(shapes.values())) != 1 or len(shapes["w_plus"]) != 2:
+            raise ValueError(f"w_plus, w_minus, v_plus, v_minus must have one shape (M, d), "
+                             f"got {shapes}")
 
     @classmethod
     def from_weights(cls, w_plus, w_minus, v_plus, v_minus) -> "DiagonalNet":
@@ -74,10 +91,13 @@ class DiagonalNet:
         if len(full) > 2:
             raise ValueError(f"networks are (M, d) at most, got shape {tuple(full)}")
         c_t, lam_t = c_t.expand(full), lam_t.expand(full)
-        excess = (lam_t.abs() - c_t).max().item()
-        if excess > 1e-12 * c_t.max().item():
-            raise ValueError(f"lam must satisfy |lam| <= c (else the weights are imaginary); "
-                             f"|lam| exceeds c by up to {excess:.3g}")
+        # each entry against its own c: a small-c entry may not hide behind a large one
+        bad = lam_t.abs() - c_t > 1e-12 * c_t
+        if bool(bad.any()):
+            i = tuple(int(k) for k in torch.nonzero(bad)[0])
+            raise ValueError(f"lam must satisfy |lam| <= c entry by entry (else the weights "
+                             f"are imaginary); {int(bad.sum())} entries break it, the first at "
+                             f"index {i}: lam = {lam_t[i].item():.6g}, c = {c_t[i].item():.6g}")
         w = torch.sqrt(torch.clamp((c_t + lam_t) / 2, min=0.0))
         v = torch.sqrt(torch.clamp((c_t - lam_t) / 2, min=0.0))
         w, v = w.reshape(-1, full[-1]), v.reshape(-1, full[-1])
@@ -109,10 +129,17 @@ class DiagonalNet:
         return self.w_plus, self.w_minus, self.v_plus, self.v_minus
 
     def __getitem__(self, index) -> "DiagonalNet":
-        """The sub-batch of networks ``index`` (an int keeps the batch dimension)."""
-        if isinstance(index, int):
-            index = slice(index, index + 1 if index != -1 else None)
-        return DiagonalNet(*(t[index] for t in self.weights()))
+        """The sub-batch of networks ``index`` (an int keeps the batch dimension); IndexError
+        when it selects no network."""
+        if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+            if not -self.M <= index < self.M:
+                raise IndexError(f"network index {index} is out of range for M = {self.M} "
+                                 f"networks")
+            index = slice(int(index) % self.M, int(index) % self.M + 1)
+        out = DiagonalNet(*(t[index] for t in self.weights()))
+        if out.M == 0:
+            raise IndexError(f"index {index!r} selects none of the M = {self.M} networks")
+        return out
 
 
 @dataclass(frozen=True)

@@ -131,3 +131,46 @@ def test_pretrain_then_finetune_flow_lands_where_the_theory_says(lam_over_c, gam
     theory = implicit_bias.predict_finetune(pt, ft, c=c, lam=lam_over_c * c, gamma=gamma)
     np.testing.assert_allclose(pretrained.beta().numpy()[0], theory.beta_pt, atol=1e-4)
     np.testing.assert_allclose(tuned.beta().numpy()[0], theory.beta_ft, atol=1e-4)
+
+
+class _TookTooLong(Exception):
+    pass
+
+
+def _within(seconds, fn):
+    """fn() or a test failure after ``seconds`` (a hang becomes a failure, not a stuck run)."""
+    import signal
+
+    def stop(*_):
+        raise _TookTooLong(f"still running after {seconds} s")
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        return fn()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_inconsistent_data_raise_at_once():
+    """A repeated row with two labels: no β fits, so the loss never reaches tol."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 10))
+    X[4] = X[0]
+    y = rng.standard_normal(5)
+    net = DiagonalNet.from_scales(1.0, 0.0, shape=(1, 10))
+    with pytest.raises(FlowError, match=r"has no solution \(its least-squares loss is 0.135\)"):
+        _within(20, lambda: flow(net, X, y))
+
+
+@pytest.mark.parametrize("method", ["LSODA", "Radau", "BDF"])
+def test_tiny_flow_times_end_and_match_one_gd_step(task, method):
+    net = _nets(task.d)
+    for t in (1e-170, 1e-300):
+        out = _within(20, lambda: flow(net, task.X, task.y, t=t, method=method))
+        assert out.t[0] == t and np.all(np.abs(out.net.beta().numpy()) < 1e3 * t)
+    # at t = 1e-9 the flow is one GD step of size t, to O(t) relative (1e-5: the round-off
+    # of β ~ 1e-11 from weights ~ 1)
+    step = dlnft.gd(net, task.X, task.y, lr=1e-9, steps=1).net.beta().numpy()
+    exact = flow(net, task.X, task.y, t=1e-9, method=method).net.beta().numpy()
+    assert np.max(np.abs(exact - step)) <= 1e-4 * np.max(np.abs(step))

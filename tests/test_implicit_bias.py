@@ -156,8 +156,28 @@ def test_redundant_rows_are_fine_and_contradictory_ones_refused():
         ib.solve(rng.standard_normal((8, 4)), rng.standard_normal(8), 1.0)
 
 
+@pytest.mark.parametrize("eps", [1e-7, 3e-8])
+def test_ill_conditioned_full_rank_x_is_solved(eps):
+    """One row = another + eps·noise: condition number ~1e7, full rank, so X beta = y has a
+    solution; solve finds the minimizer (stationarity: asinh(β/c) in X's row space)."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((5, 10)) / np.sqrt(10)
+    X[4] = X[0] + eps * rng.standard_normal(10)
+    y = X @ rng.standard_normal(10)
+    assert np.linalg.cond(X) > 5e6
+    for c in (1e-3, 1.0):
+        sol = ib.solve(X, y, c)
+        assert np.max(np.abs(X @ sol.beta - y)) <= 1e-10 * max(1, np.max(np.abs(y)))
+        u = np.arcsinh(sol.beta / c)
+        off_rows = u - X.T @ np.linalg.lstsq(X.T, u, rcond=None)[0]
+        assert np.max(np.abs(off_rows)) <= 1e-8 * np.max(np.abs(u))
+    with pytest.raises(ValueError, match="y is not in the range of X .* numerical rank 4"):
+        X[4] = X[0]
+        ib.solve(X, y, 1.0)
+
+
 def test_cholesky_and_eigen_row_bases_agree():
-    """Full-rank X takes the Cholesky basis, X with a repeated row the eigenvector basis: both
+    """Full-rank X takes the Cholesky basis, X with a repeated row the SVD basis: both
     give orthonormal rows, inverse maps between the duals, and the same interpolator."""
     rng = np.random.default_rng(7)
     X = rng.standard_normal((12, 30))
@@ -192,7 +212,7 @@ def test_zero_scale_freezes_a_coordinate():
 def test_solver_error_when_out_of_iterations():
     rng = np.random.default_rng(6)
     X = rng.standard_normal((5, 20))
-    with pytest.raises(ib.SolverError, match="max_iter = 1"):
+    with pytest.raises(ib.SolverError, match="max_iter = 1 .*condition number"):
         ib.solve(X, X @ np.r_[10.0, np.zeros(19)], 1e-6, max_iter=1)
 
 

@@ -566,3 +566,118 @@ def test_ft_theory_refuses_impossible_supports(rho_pt, rho_ft, omega):
     refuses(lambda: theory.ft_theory(0.5, rho_pt=rho_pt, rho_ft=rho_ft, omega=omega, c=1.0,
                                      lam=0.0, gamma=1.0), ("rho_pt", "rho_ft", "omega"),
             count="ft_theory: supports that do not fit")
+
+
+# --- |lam| <= c entry by entry ----------------------------------------------------------------
+
+@st.composite
+def scales_with_one_bad_lam(draw):
+    """(c, lam, k): c of d entries spanning 1e-8 … 1e4, valid lam except at entry k, where
+    |lam| exceeds its own c by a relative 1e-9 … 1 (far below the largest c)."""
+    d = draw(st.integers(2, 5))
+    c = 10.0 ** np.array(draw(st.lists(st.floats(-8, 4), min_size=d, max_size=d)))
+    lam = c * np.array(draw(st.lists(st.floats(-1, 1), min_size=d, max_size=d)))
+    k = draw(st.integers(0, d - 1))
+    lam[k] = draw(st.sampled_from([-1.0, 1.0])) * c[k] * (1 + draw(st.floats(1e-9, 1.0)))
+    return c, lam, k
+
+
+@given(case=scales_with_one_bad_lam())
+def test_lam_is_checked_against_its_own_c(case):
+    """Every function of (c, lam) refuses one entry with |lam| > c, whatever the other c."""
+    c, lam, k = case
+    d = c.size
+    rng = np.random.default_rng(0)
+    task = (rng.standard_normal((2, d)), rng.standard_normal(2))
+    calls = {
+        "from_scales": lambda: DiagonalNet.from_scales(c, lam),
+        "ft_scale": lambda: ib.ft_scale(0.0, c, lam, 0.0),
+        "layer_split": lambda: ib.layer_split(0.5, c, lam),
+        "merged_first_layer": lambda: ib.merged_first_layer(0.5, c, lam),
+        "separate_scale": lambda: ib.separate_scale(0.5, c, lam, 1.0),
+        "predict_finetune": lambda: ib.predict_finetune(task, task, c=c, lam=lam, gamma=1.0),
+        "ft_theory": lambda: theory.ft_theory(0.5, rho_pt=0.2, rho_ft=0.2, omega=0.5, c=c,
+                                              lam=lam, gamma=1.0),
+        "regime": lambda: theory.regime(c, lam, 1.0),
+    }
+    for fn, call in calls.items():
+        refuses(call, "lam", count=f"|lam| > c at one small-c entry: {fn}")
+
+
+@given(d=st.integers(1, 5), data=st.data())
+def test_valid_lam_is_kept_entry_by_entry(d, data):
+    """With |lam| <= c everywhere, the net conserves the lam asked, to each entry's own c, and
+    the FT scale is >= 0."""
+    COUNTS["valid lam: conserved per entry, c_FT >= 0"] += 1
+    c = 10.0 ** np.array(data.draw(st.lists(st.floats(-8, 4), min_size=d, max_size=d)))
+    lam = c * np.array(data.draw(st.lists(st.floats(-1, 1), min_size=d, max_size=d)))
+    q = conserved(DiagonalNet.from_scales(c, lam))
+    for got in (q.lam_plus[0], q.lam_minus[0]):
+        assert np.all(np.abs(got - lam) <= 1e-12 * c), (got, lam, c)
+    assert np.all(ib.ft_scale(0.0, c, lam, 0.0) >= 0)
+
+
+# --- one clear line instead of a silent or raw failure ---------------------------------------
+
+@pytest.mark.parametrize("blowup", [math.nan, math.inf, 0.5, "1e8"])
+def test_gd_refuses_a_blowup_that_switches_off_divergence(blowup):
+    net, X, y = DiagonalNet.from_scales(1.0, 0.0, shape=(1, 3)), np.eye(3), np.ones(3)
+    refuses(lambda: gd(net, X, y, lr=0.1, steps=2, blowup=blowup), "blowup",
+            count="gd: blowup NaN, inf, < 1 or not a number")
+
+
+@pytest.mark.parametrize("lr", [torch.tensor(0.1), np.array(0.1), torch.tensor([0.1])])
+def test_gd_takes_a_zero_dimensional_lr(lr):
+    net = DiagonalNet.from_scales(1.0, 0.0, shape=(2, 3))
+    X, y = np.eye(3), np.ones(3)
+    expected = gd(net, X, y, lr=0.1, steps=5).net.beta()
+    np.testing.assert_allclose(gd(net, X, y, lr=lr, steps=5).net.beta(), expected,
+                               rtol=1e-6)      # torch.tensor(0.1) is float32
+
+
+def test_gd_names_lr_of_the_wrong_shape():
+    net = DiagonalNet.from_scales(1.0, 0.0, shape=(2, 3))
+    with pytest.raises(ValueError, match=r"lr must be a number or have one entry per network "
+                                         r"\(M = 2\), got shape \(2, 1\)"):
+        gd(net, np.eye(3), np.ones(3), lr=np.full((2, 1), 0.1), steps=1)
+
+
+def test_net_index_out_of_range_is_refused():
+    net = DiagonalNet.from_scales(np.array([[1.0], [2.0]]), 0.0, shape=(2, 3))
+    for index in (5, 2, -3, np.int64(2)):
+        with pytest.raises(IndexError, match="out of range for M = 2"):
+            net[index]
+    with pytest.raises(IndexError, match="selects none"):
+        net[5:7]
+    assert net[-2].M == 1 and torch.equal(net[-2].w_plus, net.w_plus[:1])
+    assert torch.equal(net[np.int64(1)].w_plus, net.w_plus[1:])
+
+
+def test_a_float32_net_trains_as_float64():
+    ref = DiagonalNet.from_scales(0.5, 0.25, shape=(2, 3))
+    single = DiagonalNet(*(t.to(torch.float32) for t in ref.weights()))
+    assert all(t.dtype == torch.float64 for t in single.weights())
+    X, y = np.random.default_rng(0).standard_normal((4, 3)), np.ones(4)
+    np.testing.assert_allclose(gd(single, X, y, lr=0.1, steps=10).net.beta(),
+                               gd(ref, X, y, lr=0.1, steps=10).net.beta(), rtol=1e-6)
+    with pytest.raises(TypeError, match="w_plus must be a torch tensor"):
+        DiagonalNet(np.ones((2, 3)), *ref.weights()[1:])
+    with pytest.raises(ValueError, match="must have one shape"):
+        DiagonalNet(ref.w_plus[:1], *ref.weights()[1:])
+
+
+def test_regime_refuses_a_zero_pt_teacher():
+    refuses(lambda: theory.regime(1.0, 0.0, 1.0, a_pt=0.0), "a_pt",
+            count="regime: a_pt = 0")
+
+
+@pytest.mark.parametrize("fn", ["ft_theory", "single_task"])
+def test_fixed_point_error_suggests_arguments_that_exist(fn):
+    kwargs = (dict(rho_pt=0.2, rho_ft=0.2, omega=0.5, c=0.01, lam=0.0, gamma=0.1)
+              if fn == "ft_theory" else dict(rho=0.2, c=0.01))
+    with pytest.raises(theory.FixedPointError, match="raise max_iter or ramp"):
+        getattr(theory, fn)(0.5, max_iter=1, ramp=0, **kwargs)
+    assert getattr(theory, fn)(0.5, max_iter=60, ramp=12, **kwargs).converged.all()
+    for name, bad in (("max_iter", 0), ("ramp", -1)):
+        refuses(lambda: getattr(theory, fn)(0.5, **{name: bad}, **kwargs), name,
+                count="theory: bad max_iter or ramp")

@@ -3,7 +3,10 @@
 * A sweep killed mid-run with a real SIGTERM, then a real SIGKILL, resumes and finishes with
   every result present and correct (none corrupt, none run twice when already recorded).
 * A truncated, non-JSON or hand-edited run file is reported with a warning and run again.
-* Two sweeps writing the same folder at once leave every run file valid and correct.
+* Two sweeps writing the same folder at once leave every run file valid and correct, and the
+  merged file holds the runs of both.
+* Ctrl-C mid-sweep ends it with exit code 130, saying how many runs are kept and the command
+  that resumes it.
 * GD divergence, CUDA out of memory and missing data end the command with a non-zero exit code
   and the error's own message last on stderr, keeping the runs finished before.
 
@@ -135,27 +138,29 @@ def test_damaged_run_file_is_reported_and_run_again(tmp_path, toy_registered, da
                                                      monkeypatch, capsys):
     monkeypatch.setenv("DLNFT_TOY_FAIL", "")
     cs = [ToyConfig(seed=s, pause_s=0.0) for s in range(3)]
-    launch("toy", cs, tmp_path)
+    launch("toy", cs, tmp_path, scale="smoke")
+    merged_path("toy", tmp_path, "smoke").unlink()   # else the merged file holds the run
     victim = run_path(tmp_path, "toy", cs[1])
     damage(victim)
     with pytest.warns(UserWarning, match="corrupt or incomplete.*running it again"):
-        launch("toy", cs, tmp_path)
+        launch("toy", cs, tmp_path, scale="smoke")
     assert "2 already recorded, 1 to run" in capsys.readouterr().out
     record = load_run(victim, cs[1])
     assert record is not None
     assert record["metrics"]["loss"] == pytest.approx(metrics(cs[1])["loss"], rel=1e-9)
-    assert json.loads(merged_path("toy", tmp_path, "").read_text())["n_runs"] == 3
+    assert json.loads(merged_path("toy", tmp_path, "smoke").read_text())["n_runs"] == 3
 
 
 def test_hand_edited_metrics_are_detected(tmp_path, toy_registered):
     cs = [ToyConfig(seed=0, pause_s=0.0)]
-    launch("toy", cs, tmp_path)
+    launch("toy", cs, tmp_path, scale="smoke")
+    merged_path("toy", tmp_path, "smoke").unlink()
     path = run_path(tmp_path, "toy", cs[0])
     record = json.loads(path.read_text())
     record["metrics"]["loss"] *= 0.5
     path.write_text(json.dumps(record))
     with pytest.warns(UserWarning, match="corrupt or incomplete"):
-        launch("toy", cs, tmp_path)
+        launch("toy", cs, tmp_path, scale="smoke")
 
 
 def test_two_sweeps_in_one_folder_do_not_clobber(tmp_path):
@@ -166,9 +171,28 @@ def test_two_sweeps_in_one_folder_do_not_clobber(tmp_path):
         assert code == 0, err
     assert_all_recorded(tmp_path, range(0, 9))
     assert len(run_files(tmp_path)) == 9
-    merged = json.loads(merged_path("toy", tmp_path, "smoke").read_text())  # one sweep's, whole
-    assert merged["n_runs"] == 6 and merged["missing"] == []
-    assert {r["config"]["seed"] for r in merged["runs"]} in ({*a}, {*b})
+    merged = json.loads(merged_path("toy", tmp_path, "smoke").read_text())  # both sweeps'
+    assert merged["n_runs"] == 9 and merged["missing"] == []
+    assert sorted(r["config"]["seed"] for r in merged["runs"]) == list(range(9))
+
+
+def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_resume(tmp_path):
+    seeds = range(8)
+    proc = toy_sweep(tmp_path, seeds)
+    wait_for_files(tmp_path, 2, proc)
+    time.sleep(0.2)                                # land inside the next run
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finish(proc)
+    kept = len(run_files(tmp_path))
+    assert code == 130, f"exit {code}:\n{err}"
+    assert "Traceback" not in err, err
+    assert f"interrupted: {kept} of 8 runs of toy are recorded" in err, err
+    command = ("python -m dlnft.experiments toy --scale smoke --seeds 0 1 2 3 4 5 6 7 "
+               f"--out {tmp_path}")
+    assert f"resume with: {command}" in err, err
+    code, stdout, err = finish(toy_sweep(tmp_path, seeds))
+    assert code == 0 and f"{kept} already recorded, {8 - kept} to run" in stdout, err
+    assert_all_recorded(tmp_path, seeds)
 
 
 FAILURES = {

@@ -38,7 +38,11 @@ class Experiment:
     seeds: dict = field(default_factory=lambda: {"smoke": (0,), "full": tuple(range(10))})
 
     def configs(self, scale: str, seeds=None) -> list:
-        """Every run of the sweep at ``scale``: the product of the sweep's values × seeds."""
+        """Every run of the sweep at ``scale``: the product of the sweep's values × seeds.
+
+        seeds: distinct integers in [0, 2**63 - 1] (default: the experiment's); a seed given
+        twice is refused, since it would record one run twice.
+        """
         if scale not in ("smoke", "full"):
             raise ValueError(f"scale must be 'smoke' or 'full', got {scale!r}")
         base = getattr(self.config, scale)()
@@ -46,6 +50,14 @@ class Experiment:
         seeds = self.seeds[scale] if seeds is None else tuple(seeds)
         if not seeds:
             raise ValueError("seeds must hold at least one seed")
+        for s in seeds:
+            if isinstance(s, bool) or not hasattr(s, "__index__"):  # an integer of any kind
+                raise TypeError(f"seeds must be integers, got {s!r}")
+            if not 0 <= s <= 2**63 - 1:
+                raise ValueError(f"seeds must be in [0, 2**63 - 1] (int64), got {s}")
+        repeated = sorted({int(s) for s in seeds if seeds.count(s) > 1})
+        if repeated:
+            raise ValueError(f"seeds must be distinct, got {repeated} more than once")
         out = []
         for values in itertools.product(*grid.values()):
             point = dataclasses.replace(base, **dict(zip(grid, values)))
@@ -58,8 +70,8 @@ FASHION_ALPHAS = (0.1, 1.0, 10.0)  # conv1 / α on both sides of 1, sized for 2 
 EARLY_SCALES = (0.1, 0.3, 1.0, 3.0, 10.0)
 OVERALL_SCALES = (0.3, 1.0, 3.0)
 MODULAR_EARLY_SCALES = (0.3, 1.0, 3.0)
-"""The early-layer scales of the modular sweep: the ones measured to grok at the default
-overall scale (3 × 6 seeds ≈ 45 minutes on 2 CPU cores at 2.5 minutes a run)."""
+"""The early-layer scales of the modular sweep, the ones measured to grok at the default
+overall scale (3 × 6 seeds ≈ 45 minutes on 2 quiet CPU cores at 2.5 minutes a run)."""
 PT_ONLY = {"ft_ops": (("+",),), "ft_steps": (1,)}  # only PT matters: FT cut to one step
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (

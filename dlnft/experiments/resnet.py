@@ -51,7 +51,7 @@ from .train import activations, evaluate, fit, to_device
 
 FT_TASKS = ("heldout", "subset", "svhn")
 DATASETS = {"cifar100": (3, 100), "fashion_mnist": (1, 10)}
-"""PT datasets: name → (image channels, classes)."""
+"""The PT datasets, by name → (image channels, classes)."""
 STAGES = ("conv1", "layer1", "layer2", "layer3", "layer4")
 
 
@@ -64,9 +64,12 @@ class ResNetConfig:
     width: channels of stage 1 (64 = ResNet-18; narrower only to make smoke runs fast).
     alpha: conv1.weight is divided by alpha at initialization (α > 0).
     group_scales: ((group, factor), …) over RESNET_EARLY_LATE ("early", "late", "head").
+
     gamma: None = FT reads the PT head's logits 0..k−1 (authors); a number = a fresh linear head
         whose default initialization is multiplied by gamma.
+
     ft_tasks: FT tasks, from FT_TASKS. ft_ns: FT training-set sizes (n ≥ number of classes).
+
     pt_per_class: PT images per class (None = all 500). rep_images: test images used for the
         representation statistics. fixtures: write and use tiny fixtures instead of data/
         (CIFAR-100 and SVHN only).

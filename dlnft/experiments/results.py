@@ -2,15 +2,21 @@
 
 A sweep is a list of run configs (sweep point × seed). Each finished run is written atomically
 (temporary file + ``os.replace``) to ``data/results/runs/NAME/<config-hash>.json`` with its
-config, metrics and provenance (git commit, device, torch version, date, wall time) and a
-checksum of all that. A run whose file is present and valid is skipped, so an interrupted sweep
-resumes where it stopped; a file that is corrupt, truncated or edited by hand (its checksum no
-longer matches), or holds another config, is reported with a warning and re-run.
-:func:`merge` collects the run files of a sweep into ``data/results/NAME.json`` (full scale;
-smoke sweeps go to ``NAME-smoke.json``) and :func:`load` reads it back.
+config, metrics, scale and provenance (git commit, device, torch version, date, wall time) and
+a checksum of all that. A run whose file is present and valid is skipped, so an interrupted
+sweep resumes where it stopped; a file that is corrupt, truncated or edited by hand (its
+checksum no longer matches), or holds another config, is reported with a warning and re-run.
+
+:func:`merge` collects runs into ``data/results/NAME.json`` (full scale; smoke sweeps go to
+``NAME-smoke.json``), and :func:`load` reads it back. The per-run files are not committed, so
+the merged file is the durable store: a merge keeps every valid run already in it and adds
+every valid run file of the experiment at that scale (other seeds and sweep points included),
+one per config; a run already in the merged file counts as recorded when a sweep resumes,
+also on a fresh clone.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -28,6 +34,12 @@ import torch
 RESULTS = Path(__file__).resolve().parents[2] / "data" / "results"
 """The default folder of recorded results, ``data/results/`` in the repository."""
 
+SCALES = ("smoke", "full")
+
+
+class ResultsError(RuntimeError):
+    """A results file or folder that cannot be used as it is (the message names it)."""
+
 
 def config_dict(config) -> dict:
     """A config dataclass as a JSON-ready dict (tuples become lists), with its class name."""
@@ -35,10 +47,20 @@ def config_dict(config) -> dict:
     return {"class": type(config).__name__, **d}
 
 
+def _dict_hash(d: dict) -> str:
+    text = json.dumps(d, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def config_hash(config) -> str:
     """16 hex digits of the SHA-256 of the config's canonical JSON: the run's file name."""
-    text = json.dumps(config_dict(config), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return _dict_hash(config_dict(config))
+
+
+def _check_scale(scale) -> str:
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    return scale
 
 
 def write_json(path: str | os.PathLike, data) -> Path:
@@ -59,25 +81,45 @@ def write_json(path: str | os.PathLike, data) -> Path:
     return path
 
 
+def check_writable(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` if needed and check that files can be written in it; ResultsError
+    (naming the folder) when they cannot. Called before any run computes."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".write-test.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise ResultsError(f"cannot write results in {folder} ({exc.strerror or exc}); "
+                           f"choose a writable folder with --out") from exc
+    return folder
+
+
 def provenance() -> dict:
-    """Git commit (else $DLNFT_COMMIT) and whether the tree had changes, device, torch version,
-    host, date."""
+    """Git commit (and whether the tree had changes), device, torch version, host, date.
+
+    Where git is missing or the package is not in a git checkout (a copy of the tree sent to
+    another machine), the commit is read from the environment variable ``DLNFT_COMMIT`` (None
+    when unset) and ``dirty`` is None: unknown.
+    """
     root = Path(__file__).resolve().parents[2]
 
     def git(*args):
         try:
-            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+            proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                  timeout=10)
         except (OSError, subprocess.SubprocessError):
-            return ""
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
 
-    cuda = torch.cuda.is_available()
     commit = git("rev-parse", "HEAD")
-    # A copy of the tree without .git (e.g. on a remote GPU machine) names its commit in
-    # DLNFT_COMMIT; whether that copy had changes is then unknown (None).
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None
-    return {"commit": commit or os.environ.get("DLNFT_COMMIT") or None, "dirty": dirty,
-            "device": torch.cuda.get_device_name(0) if cuda else f"cpu ({platform.processor() or platform.machine()})",
+    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    if commit is None:
+        commit = os.environ.get("DLNFT_COMMIT", "").strip() or None
+    cpu = f"cpu ({platform.processor() or platform.machine()})"
+    return {"commit": commit, "dirty": None if status is None else bool(status),
+            "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else cpu,
             "torch": torch.__version__, "python": platform.python_version(),
             "host": platform.node(),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
@@ -95,29 +137,54 @@ def checksum(record: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _valid_record(record, name: str) -> dict:
+    """``record`` if it is a complete run record of experiment ``name`` with a matching
+    checksum, else ValueError saying what is wrong."""
+    if not isinstance(record, dict):
+        raise ValueError("it is not a run record")
+    if record.get("name") != name:
+        raise ValueError(f"it is a run of {record.get('name')!r}, not {name!r}")
+    if not isinstance(record.get("config"), dict) or not isinstance(record.get("metrics"), dict):
+        raise ValueError("its config or metrics are missing")
+    if record.get("checksum") != checksum(record):
+        raise ValueError("its checksum does not match its contents")
+    return record
+
+
+def _read_json(path: Path):
+    """The JSON in ``path``: ValueError when it is not valid JSON, OSError when unreadable."""
+    return json.loads(path.read_text())
+
+
 def load_run(path: Path, config) -> dict | None:
     """The recorded run at ``path`` if it is valid JSON for this config with a matching
-    checksum, else None (warns if the file exists but is corrupt, truncated, edited by hand or
-    for another config)."""
+    checksum, else None (warns if the file exists but is corrupt, truncated, unreadable, edited
+    by hand or for another config). A folder in the file's place is a ResultsError."""
+    path = Path(path)
+    if path.is_dir():
+        raise ResultsError(f"{path} is a folder, not a run file; remove it and run again")
     if not path.exists():
         return None
     try:
-        record = json.loads(path.read_text())
-        if record["config"] != config_dict(config) or not isinstance(record["metrics"], dict):
+        record = _read_json(path)
+        if not isinstance(record, dict) or record.get("config") != config_dict(config):
             raise ValueError("it holds another config")
-        if record["checksum"] != checksum(record):
-            raise ValueError("its checksum does not match its contents")
-        return record
-    except (ValueError, KeyError, TypeError) as exc:
+        return _valid_record(record, record.get("name"))
+    except (ValueError, OSError) as exc:
         warnings.warn(f"{path} is corrupt or incomplete ({exc}); running it again", stacklevel=2)
         return None
 
 
-def run_one(name: str, fn, config, out: str | os.PathLike = RESULTS) -> dict:
+def run_one(name: str, fn, config, out: str | os.PathLike = RESULTS, *,
+            scale: str | None = None) -> dict:
     """Run ``fn(config)`` unless its file under ``out/runs/NAME/`` is valid; return the record.
 
-    The record: name, config, metrics (what ``fn`` returned), wall_s, provenance.
+    The record: name, config, metrics (what ``fn`` returned), wall_s, provenance, and the
+    ``scale`` of the sweep (``"smoke"`` or ``"full"``) when given, which lets :func:`merge`
+    gather runs of other sweeps of the same experiment.
     """
+    if scale is not None:
+        _check_scale(scale)
     path = run_path(out, name, config)
     record = load_run(path, config)
     if record is not None:
@@ -128,35 +195,132 @@ def run_one(name: str, fn, config, out: str | os.PathLike = RESULTS) -> dict:
     record = {"name": name, "config": config_dict(config), "metrics": metrics,
               "wall_s": time.perf_counter() - t0,
               "provenance": {**provenance(), "started": start.isoformat(timespec="seconds")}}
+    if scale is not None:
+        record["scale"] = scale
     record["checksum"] = checksum(record)
     write_json(path, record)
     return record
 
 
-def merge(name: str, configs, out: str | os.PathLike = RESULTS, *, scale: str = "") -> Path:
-    """Write ``out/NAME.json`` (``out/NAME-smoke.json`` for smoke runs, so that they never pass
-    for full-scale results) from the valid run files of ``configs`` (in their order).
-
-    The file holds: name, scale, provenance of the merge, n_runs, total wall time and the list
-    of runs (config, metrics, wall_s, provenance); runs not yet recorded are listed under
-    ``missing`` by config hash.
-    """
-    runs, missing = [], []
-    for config in configs:
-        record = load_run(run_path(out, name, config), config)
-        (runs.append(record) if record is not None else missing.append(config_hash(config)))
-    data = {"name": name, "scale": scale, "provenance": provenance(), "n_runs": len(runs),
-            "wall_s": sum(r["wall_s"] for r in runs), "missing": missing, "runs": runs}
-    return write_json(merged_path(name, out, scale), data)
-
-
 def merged_path(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> Path:
-    """``out/NAME.json`` for full-scale sweeps, ``out/NAME-SCALE.json`` for the others."""
-    return Path(out) / (f"{name}.json" if scale in ("full", "") else f"{name}-{scale}.json")
+    """``out/NAME.json`` for full-scale sweeps, ``out/NAME-smoke.json`` for smoke ones."""
+    _check_scale(scale)
+    return Path(out) / (f"{name}.json" if scale == "full" else f"{name}-{scale}.json")
+
+
+def _read_merged(path: Path, scale: str) -> dict | None:
+    """The merged file at ``path`` (None when absent); ResultsError when it is not valid JSON,
+    not a merged file, or holds another scale."""
+    if not path.exists():
+        return None
+    try:
+        data = _read_json(path)
+    except (ValueError, OSError) as exc:
+        raise ResultsError(f"{path} cannot be read as a merged results file ({exc}); restore "
+                           f"it (e.g. git checkout {path.name}) or move it away") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+        raise ResultsError(f"{path} is not a merged results file (no list of runs); restore "
+                           f"it or move it away")
+    if data.get("scale") != scale:
+        raise ResultsError(f"{path} holds results of scale {data.get('scale')!r}, not "
+                           f"{scale!r}; move it away (a merged file must say its scale)")
+    return data
+
+
+def recorded(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> dict:
+    """The valid runs of the merged file ``merged_path(name, out, scale)``, by config hash
+    ({} when there is none). A run whose checksum fails is reported with a warning naming the
+    file and left out."""
+    path = merged_path(name, out, scale)
+    data = _read_merged(path, scale)
+    found = {}
+    for i, record in enumerate(data["runs"] if data else []):
+        try:
+            _valid_record(record, name)
+            if record.get("scale", scale) != scale:
+                raise ValueError(f"it is a run of scale {record['scale']!r}")
+        except ValueError as exc:
+            warnings.warn(f"{path}: run {i} is left out ({exc})", stacklevel=2)
+            continue
+        found.setdefault(_dict_hash(record["config"]), record)
+    return found
+
+
+def _run_files(name: str, out, scale: str, wanted: set) -> dict:
+    """Valid run files of ``name`` at ``scale`` by config hash: those that say their scale,
+    and those that do not but are one of the ``wanted`` configs. An invalid file is reported
+    with a warning naming it and left out."""
+    found = {}
+    for path in sorted((Path(out) / "runs" / name).glob("*.json")):
+        try:
+            record = _valid_record(_read_json(path), name)
+            if path.stem != _dict_hash(record["config"]):
+                raise ValueError("its name is not the hash of its config")
+        except (ValueError, OSError) as exc:
+            warnings.warn(f"{path} is left out of the merge ({exc})", stacklevel=3)
+            continue
+        key = path.stem
+        if record.get("scale", scale if key in wanted else None) == scale:
+            found[key] = record
+    return found
+
+
+@contextlib.contextmanager
+def _lock(path: Path):
+    """An exclusive lock on ``path`` (POSIX ``flock``; no lock where it is unavailable), so
+    that two sweeps merging into one file at once each see the other's runs."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def merge(name: str, configs, out: str | os.PathLike = RESULTS, *, scale: str) -> Path:
+    """Write ``out/NAME.json`` (``out/NAME-smoke.json`` for smoke runs, so that they never pass
+    for full-scale results) from every valid run of NAME at ``scale`` (``"smoke"`` or
+    ``"full"``, required): the runs already in that file, then every valid run file under
+    ``out/runs/NAME/`` of that scale, one run per config (the merged file's when both hold it).
+
+    No valid run is ever dropped; an invalid one (corrupt, edited by hand) is reported with a
+    warning naming its file and left out. The file holds: name, scale, provenance of the merge,
+    n_runs, total wall time and the list of runs (the runs of ``configs`` first, in their
+    order, then the others); ``missing`` lists the configs of ``configs`` not yet recorded, by
+    config hash.
+    """
+    _check_scale(scale)
+    path = merged_path(name, out, scale)
+    hashes = [config_hash(c) for c in configs]
+    with _lock(Path(out) / "runs" / name / ".merge.lock"):
+        found = recorded(name, out, scale)
+        for key, record in _run_files(name, out, scale, set(hashes)).items():
+            found.setdefault(key, record)
+        first = [h for h in dict.fromkeys(hashes) if h in found]
+        rest = sorted(set(found) - set(first),
+                      key=lambda h: json.dumps(found[h]["config"], sort_keys=True))
+        ordered = [found[h] for h in first + rest]
+        data = {"name": name, "scale": scale, "provenance": provenance(),
+                "n_runs": len(ordered), "wall_s": sum(r["wall_s"] for r in ordered),
+                "missing": [h for h in dict.fromkeys(hashes) if h not in found],
+                "runs": ordered}
+        return write_json(path, data)
 
 
 def load(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> dict | None:
     """The merged results of NAME at ``scale`` (see :func:`merged_path`), or None when they
-    have not been recorded."""
-    path = merged_path(name, out, scale)
-    return json.loads(path.read_text()) if path.exists() else None
+    have not been recorded. ResultsError when the file is not valid JSON or holds another
+    scale (a smoke sweep never passes for full-scale results)."""
+    return _read_merged(merged_path(name, out, scale), scale)
+
+
+def runs(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> list[dict]:
+    """The valid runs of NAME's merged results at ``scale`` ([] when none are recorded); a run
+    whose checksum fails is left out with a warning."""
+    return list(recorded(name, out, scale).values())

@@ -7,6 +7,7 @@ ResNet and Transformer experiments by config fields and FT task, over seeds, and
 """
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 
@@ -21,7 +22,8 @@ def mean_ci(values) -> tuple[float, float]:
         raise ValueError("values must not be empty")
     if v.size == 1:
         return float(v[0]), 0.0
-    return float(v.mean()), float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
+    return float(v.mean()), float(half)
 
 
 def ft_table(merged: dict, by: tuple[str, ...], value: str = "test_acc") -> dict:
@@ -29,10 +31,10 @@ def ft_table(merged: dict, by: tuple[str, ...], value: str = "test_acc") -> dict
 
     merged: a merged results dict. by: config field names (e.g. ("alpha",) or
     ("early_scale",)). The FT task is ``(task, n)`` for ResNet runs and ``op`` for the
-    Transformer. Returns {(*field values, *task): (mean, ci95, n_seeds)}, keys sorted.
+    Transformer. Returns ``{(*field values, *task): (mean, ci95, n_seeds)}``, keys sorted.
     """
     groups = defaultdict(list)
-    for run in merged["runs"]:
+    for run in _distinct(merged["runs"]):
         fields = tuple(_hashable(run["config"][k]) for k in by)
         for ft in run["metrics"]["ft"]:
             task = (ft["task"], ft["n"]) if "task" in ft else (ft["op"],)
@@ -52,7 +54,7 @@ def pt_table(merged: dict, by: tuple[str, ...] = ("scale",), threshold: float = 
     seeds that reach it (None when none does); ``never``, how many seeds never reach it.
     """
     groups = defaultdict(list)
-    for run in merged["runs"]:
+    for run in _distinct(merged["runs"]):
         groups[tuple(_hashable(run["config"][k]) for k in by)].append(run["metrics"]["pt"])
     table = {}
     for key, pts in sorted(groups.items(), key=lambda kv: str(kv[0])):
@@ -66,6 +68,21 @@ def pt_table(merged: dict, by: tuple[str, ...] = ("scale",), threshold: float = 
                       "grok_step": (*mean_ci(reached), len(reached)) if reached else None,
                       "never": len(steps) - len(reached)}
     return table
+
+
+def _distinct(runs: list) -> list:
+    """``runs``, refused (ValueError) when two hold one config: one seed counted twice would
+    give a confidence interval too narrow (zero-width for a run listed twice)."""
+    seen = {}
+    for i, run in enumerate(runs):
+        key = json.dumps(run["config"], sort_keys=True)
+        if key in seen:
+            raise ValueError(f"runs {seen[key]} and {i} hold the same config "
+                             f"(seed {run['config'].get('seed')}); merge the results again "
+                             f"with dlnft.experiments.results.merge, which keeps one run per "
+                             f"config")
+        seen[key] = i
+    return runs
 
 
 def _hashable(x):

@@ -8,7 +8,7 @@
   fine-tuning is the minimum-Φ_{c_FT} interpolator on the FT teacher. Coordinates fall in four
   groups (PT and FT / FT only / PT only / neither, probabilities ωρ_FT, (1−ω)ρ_FT,
   ρ_PT − ωρ_FT, 1 − ρ_PT − (1−ω)ρ_FT). With oracle PT (``alpha_pt=None``) β_PT = β*_PT; with
-  imperfect PT, β_PT is the PT channel's output η(β*_PT + s_PT Z'; g_PT, c), whose law enters
+  imperfect PT, β_PT is the PT channel's output D(β*_PT + s_PT Z'; g_PT, c), whose law enters
   c_FT through Gauss–Hermite nodes in Z' (nested quadrature).
 
 Parameters c, λ (``lam``), γ (``gamma``) and α_FT may be arrays; they broadcast together and
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate as check
-from ..implicit_bias import ft_scale
+from ..implicit_bias import _check_lam, ft_scale
 from .denoiser import denoise
 from .fixed_point import NODES, FixedPoint, Group, gauss_hermite, solve
 
@@ -59,13 +59,15 @@ def _teacher_groups(rho, teacher, a, c):
 
 
 def single_task(alpha, *, rho: float, c, teacher: str = "gauss", a: float = 1.0,
-                noise: float = 0.0, on_failure: str = "raise") -> FixedPoint:
+                noise: float = 0.0, on_failure: str = "raise", max_iter: int = 60,
+                ramp: int = 12) -> FixedPoint:
     """State evolution of the minimum-Σ Φ_c interpolator trained from β = 0 on one teacher.
 
     alpha: n/d in (0, 1); c: scale > 0 (alpha and c broadcast; arrays give many points).
     rho: teacher density in (0, 1]; teacher: ``"gauss"`` (N(0, 1/ρ) on the support, E[β*²] = 1)
     or ``"point"`` (value a on the support); noise: label-noise variance σ₀² >= 0.
-    Returns a :class:`FixedPoint` whose arrays have the broadcast shape of alpha and c.
+    on_failure, max_iter, ramp: as in :func:`ft_theory`.
+    Returns a :class:`.FixedPoint` whose arrays have the broadcast shape of alpha and c.
     """
     alpha = _alpha("alpha", alpha)
     c = check.array_np("c", c, ndim=None, low=0.0, low_open=True)
@@ -74,17 +76,22 @@ def single_task(alpha, *, rho: float, c, teacher: str = "gauss", a: float = 1.0,
     a = check.real("a", a)
     noise = check.real("noise", noise, low=0.0)
     check.choice("on_failure", on_failure, ("raise", "keep"))
+    max_iter, ramp = _effort(max_iter, ramp)
     alpha, c = np.broadcast_arrays(alpha, c)
     fp = solve(alpha.ravel(), _teacher_groups(rho, teacher, a, c.reshape(-1, 1)), noise=noise,
-               on_failure=on_failure)
+               on_failure=on_failure, max_iter=max_iter, ramp=ramp)
     return FixedPoint(*(x.reshape(alpha.shape) for x in (fp.s, fp.g, fp.error, fp.converged)),
                       iterations=fp.iterations)
 
 
-def _pt_outputs(alpha_pt, rho_pt, a_pt, c, noise, on_failure):
+def _effort(max_iter, ramp) -> tuple[int, int]:
+    return (check.integer("max_iter", max_iter, low=1), check.integer("ramp", ramp, low=0))
+
+
+def _pt_outputs(alpha_pt, rho_pt, a_pt, c, noise, on_failure, max_iter, ramp):
     """Law of β_PT on and off the PT support: two (P, m) arrays, weights (m,), PT fixed point."""
     fp = solve(alpha_pt, _teacher_groups(rho_pt, "point", a_pt, c[:, None]), noise=noise,
-               on_failure=on_failure)
+               on_failure=on_failure, max_iter=max_iter, ramp=ramp)
     t, w = gauss_hermite(PT_NODES)
     s, g = fp.s[:, None], fp.g[:, None]
     beta_on = denoise(a_pt + s * t, g, c[:, None])[0]
@@ -94,7 +101,7 @@ def _pt_outputs(alpha_pt, rho_pt, a_pt, c, noise, on_failure):
 
 def ft_theory(alpha_ft, *, rho_pt: float, rho_ft: float, omega: float, c, lam, gamma,
               a_pt: float = 1.0, noise: float = 0.0, alpha_pt=None,
-              on_failure: str = "raise") -> FTTheory:
+              on_failure: str = "raise", max_iter: int = 60, ramp: int = 12) -> FTTheory:
     """The exact FT generalization error after PT, in the proportional limit.
 
     alpha_ft: FT sample ratio in (0, 1); c: PT absolute scale > 0; lam: PT relative scale,
@@ -103,6 +110,8 @@ def ft_theory(alpha_ft, *, rho_pt: float, rho_ft: float, omega: float, c, lam, g
     [0, 1]; a_pt: PT teacher value (non-zero); noise: label-noise variance σ₀² of both tasks;
     alpha_pt: PT sample ratio in (0, 1) (broadcasting too), or None for oracle PT (β_PT = β*_PT).
     on_failure: ``"raise"`` a FixedPointError, or ``"keep"`` and report in ``converged``.
+    max_iter: most Newton steps of the state-evolution solver (>= 1); ramp: how many warm-started
+    solves of its continuation in α, for points that fail from a cold start (>= 0).
     """
     rho_pt = check.real("rho_pt", rho_pt, low=0.0, high=1.0, low_open=True)
     rho_ft = check.real("rho_ft", rho_ft, low=0.0, high=1.0, low_open=True)
@@ -112,6 +121,7 @@ def ft_theory(alpha_ft, *, rho_pt: float, rho_ft: float, omega: float, c, lam, g
         raise ValueError("a_pt must be non-zero (the PT teacher's value on its support)")
     noise = check.real("noise", noise, low=0.0)
     check.choice("on_failure", on_failure, ("raise", "keep"))
+    max_iter, ramp = _effort(max_iter, ramp)
     p = np.array([omega * rho_ft, (1 - omega) * rho_ft, rho_pt - omega * rho_ft,
                   1 - rho_pt - (1 - omega) * rho_ft])
     if p.min() < -1e-12:
@@ -133,6 +143,7 @@ def ft_theory(alpha_ft, *, rho_pt: float, rho_ft: float, omega: float, c, lam, g
                          f"shapes {[a.shape for a in arrays]}") from exc
     shape = arrays[0].shape
     alpha_ft, c, lam, gamma = (a.ravel() for a in arrays[:4])
+    _check_lam(c, lam)  # before any solve
 
     if alpha_pt is None:
         beta_on = np.full((c.size, 1), a_pt)
@@ -142,7 +153,7 @@ def ft_theory(alpha_ft, *, rho_pt: float, rho_ft: float, omega: float, c, lam, g
         pt_ok = np.ones(c.size, bool)
     else:
         beta_on, beta_off, w, pt = _pt_outputs(arrays[4].ravel(), rho_pt, a_pt, c, noise,
-                                               on_failure)
+                                               on_failure, max_iter, ramp)
         pt_error, pt_ok = pt.error, pt.converged
     c_on = ft_scale(beta_on, c[:, None], lam[:, None], gamma[:, None])
     c_off = ft_scale(beta_off, c[:, None], lam[:, None], gamma[:, None])
@@ -154,7 +165,8 @@ def ft_theory(alpha_ft, *, rho_pt: float, rho_ft: float, omega: float, c, lam, g
     groups = [Group(p[0], "gauss", v, c_on, w), Group(p[1], "gauss", v, c_off, w),
               Group(p[2], "point", 0.0, c_on, w), Group(p[3], "point", 0.0, c_off, w)]
     groups = [grp for grp in groups if grp.p > 0]
-    fp = solve(alpha_ft, groups, noise=noise, on_failure=on_failure)
+    fp = solve(alpha_ft, groups, noise=noise, on_failure=on_failure, max_iter=max_iter,
+               ramp=ramp)
     return FTTheory(error=fp.error.reshape(shape), pt_error=pt_error.reshape(shape),
                     s=fp.s.reshape(shape), g=fp.g.reshape(shape),
                     converged=(fp.converged & pt_ok).reshape(shape))

@@ -37,6 +37,8 @@ def regime_indices(c, lam, gamma, *, a_pt: float = 1.0, b: float = 1.0):
     a_pt: PT teacher value (non-zero); b: reference FT weight magnitude (> 0).
     """
     a_pt = check.real("a_pt", a_pt)
+    if a_pt == 0:
+        raise ValueError("a_pt must be non-zero (the PT teacher's value on its support)")
     b = check.real("b", b, low=0.0, low_open=True)
     kappa_on = ft_scale(a_pt, c, lam, gamma)
     kappa_off = ft_scale(0.0, c, lam, gamma)
@@ -47,7 +49,7 @@ def regime_indices(c, lam, gamma, *, a_pt: float = 1.0, b: float = 1.0):
 
 
 def regime(c, lam, gamma, *, a_pt: float = 1.0, b: float = 1.0) -> np.ndarray:
-    """The regime number 1–4 (I–IV, see :data:`NAMES`) of each initialization (integer array)."""
+    """The regime number 1–4 (I–IV, see ``NAMES``) of each initialization (integer array)."""
     learning, reuse = regime_indices(c, lam, gamma, a_pt=a_pt, b=b)
     rich, dependent = learning < RICH, reuse > REUSE
     return np.where(rich, np.where(dependent, 4, 1), np.where(dependent, 2, 3))

@@ -7,6 +7,7 @@ in this same run on this same machine, then the total wall time. Figures:
     exact flow        dlnft.flow vs small-step GD at equal accuracy
     implicit bias     dlnft.implicit_bias.solve vs scipy's generic constrained minimizer
     state evolution   one (c, λ, γ) point and a 64 x 64 phase diagram
+    Monte Carlo       the state evolution by quadrature vs the paper's 80k-sample Monte Carlo
     ResNet-18 CPU     dlnft's training loop on Fashion-MNIST vs the GEMM rate and a plain loop
     GPU               ResNet-18 images/s and TFLOP/s, Transformer tokens/s (CUDA only)
 
@@ -133,6 +134,17 @@ def state_evolution(opts) -> list[str]:
     return lines
 
 
+def monte_carlo(opts) -> list[str]:
+    lines = relay("state evolution vs Monte Carlo", "montecarlo", "generalization",
+                  opts.deadline, reserve=10.0)
+    found = re.search(r"40-point curve: quadrature ([0-9.]+) ms measured, Monte Carlo "
+                      r"([0-9.]+) min \(per point x 40\): ([0-9]+)x", "\n".join(lines))
+    if found:
+        lines.append(f"state evolution by quadrature vs Monte Carlo, 40-point curve: "
+                     f"{found.group(1)} ms vs {found.group(2)} min ({found.group(3)}x)")
+    return lines
+
+
 def resnet_cpu(opts) -> list[str]:
     return relay("ResNet-18 CPU training", "resnet_throughput", "Fashion-MNIST", opts.deadline)
 
@@ -146,7 +158,8 @@ def gpu(opts) -> list[str]:
     return relay("GPU", "throughput", "GPU throughput", opts.deadline)
 
 
-FIGURES = (batched_gd, exact_flow, implicit_bias_solver, state_evolution, resnet_cpu, gpu)
+FIGURES = (batched_gd, exact_flow, implicit_bias_solver, state_evolution, monte_carlo,
+           resnet_cpu, gpu)
 
 
 def main(argv=None) -> None:

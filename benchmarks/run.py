@@ -7,6 +7,7 @@ in this same run on this same machine, then the total wall time. Figures:
     exact flow        dlnft.flow vs small-step GD at equal accuracy
     implicit bias     dlnft.implicit_bias.solve vs scipy's generic constrained minimizer
     state evolution   one (c, λ, γ) point and a 64 x 64 phase diagram
+    ResNet-18 CPU     dlnft's training loop on Fashion-MNIST vs the GEMM rate and a plain loop
     GPU               ResNet-18 images/s and TFLOP/s, Transformer tokens/s (CUDA only)
 
 Threads: ``--threads N``; by default the cores not already busy (os.getloadavg), at least one,
@@ -132,6 +133,10 @@ def state_evolution(opts) -> list[str]:
     return lines
 
 
+def resnet_cpu(opts) -> list[str]:
+    return relay("ResNet-18 CPU training", "resnet_throughput", "Fashion-MNIST", opts.deadline)
+
+
 def gpu(opts) -> list[str]:
     import torch
 
@@ -141,7 +146,7 @@ def gpu(opts) -> list[str]:
     return relay("GPU", "throughput", "GPU throughput", opts.deadline)
 
 
-FIGURES = (batched_gd, exact_flow, implicit_bias_solver, state_evolution, gpu)
+FIGURES = (batched_gd, exact_flow, implicit_bias_solver, state_evolution, resnet_cpu, gpu)
 
 
 def main(argv=None) -> None:

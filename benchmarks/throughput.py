@@ -8,11 +8,14 @@ data on the device, on-device crop + flip, bf16 autocast, channels_last) on rand
 the FLOPs of one training step with ``torch.utils.flop_counter`` and prints images/s, achieved
 TFLOP/s and their ratio to the device's dense bf16 peak.
 
-Transformer: times the full-batch AdamW steps of the modular-arithmetic experiment
-(``dlnft.experiments.modular``, its full configuration: every pair mod 97 for both PT
-operations) and prints tokens/s and achieved TFLOP/s (that loop runs in float32).
+Transformer: times the full-batch AdamW PT steps of the modular-arithmetic experiment
+(``dlnft.experiments.modular``, its full configuration: the PT pairs of a + b mod 59) and
+prints tokens/s, the achieved FLOP rate as a fraction of the device's float32 GEMM rate
+measured in the same run, and the speed-up over a plain PyTorch loop of the same model
+without the last-position cut (float32 throughout).
 
-Without a GPU it says so and reports CPU rates of the smoke networks instead.
+Without a GPU it says so, reports the ResNet rate of the narrow smoke network and the
+Transformer figures on the CPU.
 """
 from __future__ import annotations
 
@@ -52,32 +55,88 @@ def step_flops(model, x, y) -> float:
     return float(counter.get_total_flops())
 
 
-def transformer_throughput(device: str, steps: int) -> None:
-    """Tokens/s (and TFLOP/s on a GPU) of the modular experiment's PT training steps."""
-    config = ModularConfig.full() if device == "cuda" else ModularConfig.smoke()
-    p = config.p
-    a, b = torch.cartesian_prod(torch.arange(p), torch.arange(p)).T
-    x, y = (t.to(device) for t in encode_task(a, b, config.pt_ops, p))
-    torch.manual_seed(0)
-    model = build_transformer(config).to(device)
-    with FlopCounterMode(display=False) as counter:
-        F.cross_entropy(model(x), y).backward()
-    model.zero_grad(set_to_none=True)
-    flops_step = float(counter.get_total_flops())
-    train = dict(lr=config.lr, weight_decay=config.pt_weight_decay, desc="throughput")
-    _train(model, x, y, x[:1], y[:1], steps=2, record_every=2, **train)  # warm-up
+def _uncut_logits(model, x):
+    """The same model computing every position in every block (no last-position cut)."""
+    h = model.embed(x) + model.pos.weight
+    for block in model.blocks:
+        h = block(h)
+    return model.unembed(h[:, -1])
+
+
+def _plain_loop(model, x, y, steps, lr, weight_decay, logits):
+    """The baseline: a bare PyTorch full-batch AdamW loop, no recording, no checks."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    for _ in range(steps):
+        loss = F.cross_entropy(logits(model, x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+def gemm_rate(device: str, n: int = 1024, repeats: int = 20) -> float:
+    """This device's float32 GEMM rate (FLOP/s): the median of ``repeats`` n × n products."""
+    a, b = (torch.randn(n, n, device=device) for _ in range(2))
+    times = []
+    for _ in range(repeats + 2):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        a @ b
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / float(np.median(times[2:]))
+
+
+def _timed(fn, device: str) -> float:
     if device == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    _train(model, x, y, x[:1], y[:1], steps=steps, record_every=steps, **train)
+    fn()
     if device == "cuda":
         torch.cuda.synchronize()
-    wall = time.perf_counter() - start
+    return time.perf_counter() - start
+
+
+def transformer_throughput(device: str, steps: int) -> None:
+    """Tokens/s of the modular experiment's PT steps, its share of the float32 GEMM rate and
+    its speed against a plain PyTorch loop of the uncut model (same weights, same batch).
+
+    The experiment's loop (``modular._train``: the last block computes the last position
+    only, the loss is checked every step) and the baseline run alternately, ``steps`` steps
+    each, three times; each ratio is the median of the three pairs.
+    """
+    config = ModularConfig.full()
+    p = config.p
+    a, b = torch.cartesian_prod(torch.arange(p), torch.arange(p)).T
+    n_pt = round(config.pt_fraction * p * p)
+    x, y = (t.to(device) for t in encode_task(a[:n_pt], b[:n_pt], config.pt_ops, p))
+    torch.manual_seed(0)
+    model = build_transformer(config).to(device)
+    flops = {}
+    for name, logits in (("cut", lambda m, x: m(x)), ("uncut", _uncut_logits)):
+        with FlopCounterMode(display=False) as counter:
+            F.cross_entropy(logits(model, x), y).backward()
+        flops[name] = float(counter.get_total_flops())
+    model.zero_grad(set_to_none=True)
+    train = dict(lr=config.lr, weight_decay=config.pt_weight_decay, desc="throughput")
+    ours = lambda: _train(model, x, y, x[:1], y[:1], steps=steps, record_every=steps,  # noqa
+                          **train)
+    plain = lambda: _plain_loop(model, x, y, steps, config.lr,  # noqa
+                                config.pt_weight_decay, _uncut_logits)
+    ours(), plain()  # warm-up
+    pairs = [(_timed(ours, device), _timed(plain, device)) for _ in range(3)]
+    wall = float(np.median([o for o, _ in pairs]))
+    speedup = float(np.median([b / o for o, b in pairs]))
+    gemm = gemm_rate(device)
     tokens = x.shape[0] * TOKENS_PER_INPUT * steps
+    achieved = flops["cut"] * steps / wall
     print(f"{'GPU' if device == 'cuda' else 'CPU'}, modular Transformer (p = {p}, d_model "
-          f"{config.d_model}, {config.n_layers} layer(s), full batch of {x.shape[0]} sequences, "
-          f"float32): {tokens / wall:,.0f} tokens/s, {flops_step * steps / wall / 1e12:.2f} "
-          f"TFLOP/s")
+          f"{config.d_model}, {config.n_layers} layer(s), full batch of {x.shape[0]} "
+          f"sequences, float32): {wall / steps * 1e3:.1f} ms/step, {tokens / wall:,.0f} "
+          f"tokens/s, {achieved / 1e9:.1f} GFLOP/s = {achieved / gemm:.2f} of the float32 "
+          f"GEMM rate ({gemm / 1e9:.0f} GFLOP/s); {speedup:.2f}x a plain PyTorch loop of the "
+          f"uncut model ({flops['uncut'] / flops['cut']:.1f}x the FLOPs per step)")
 
 
 def main(argv=None) -> None:

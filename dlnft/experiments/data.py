@@ -1,6 +1,10 @@
-"""CIFAR-100 and SVHN from ``torchvision.datasets`` (root ``data/``), and tiny fixtures of both.
+"""CIFAR-100, SVHN and Fashion-MNIST from ``torchvision.datasets`` (root ``data/``), and tiny
+fixtures of CIFAR-100 and SVHN.
 
-Nothing is downloaded unless asked: pass ``download=True``, or set ``DLNFT_DOWNLOAD=1``
+Fashion-MNIST is read from ``ROOT/FashionMNIST/raw/`` (uncompressed IDX files, where
+torchvision looks); if they are missing, Debian's ``dataset-fashion-mnist`` package
+(``/usr/share/datasets/fashion-mnist/*.gz``) is decompressed there first. Nothing is downloaded
+unless asked: pass ``download=True``, or set ``DLNFT_DOWNLOAD=1``
 (downloading is on by default in Colab). Missing files that may not be downloaded raise one
 :class:`MissingDataError` that names the files to place and the command that fetches them.
 
@@ -15,19 +19,25 @@ files are checked by torchvision when it downloads them.
 """
 from __future__ import annotations
 
+import gzip
 import os
 import pickle
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import scipy.io
-from torchvision.datasets import CIFAR100, SVHN
+from torchvision.datasets import CIFAR100, SVHN, FashionMNIST
 
 from .. import _validate as V
 
 DATA_ROOT = Path(__file__).resolve().parents[2] / "data"
 """The repository's ``data/`` folder, the default root of every dataset."""
+
+FASHION_MNIST_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+"""Where Debian's ``dataset-fashion-mnist`` package puts the gzipped IDX files."""
 
 
 class MissingDataError(FileNotFoundError):
@@ -99,6 +109,55 @@ def load_svhn(split: str = "train", root: str | os.PathLike = DATA_ROOT,
             SVHN(str(root), split=s, download=True)
     ds = _SVHNFiles(str(root), split=split)
     return ds.data.transpose(0, 2, 3, 1), ds.labels.astype(np.int64)
+
+
+def fashion_mnist_files(root: str | os.PathLike = DATA_ROOT) -> list[Path]:
+    """The uncompressed IDX files torchvision's FashionMNIST reads under ``root``."""
+    raw = Path(root) / FashionMNIST.__name__ / "raw"
+    return [raw / Path(url).name.removesuffix(".gz") for url, _ in FashionMNIST.resources]
+
+
+def _gunzip(source: Path, target: Path) -> None:
+    """Decompress ``source`` to ``target`` through a private temporary file and an atomic
+    rename, so that a concurrent reader sees either no file or the whole file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out, gzip.open(source, "rb") as src:
+            shutil.copyfileobj(src, out)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_fashion_mnist(train: bool = True, root: str | os.PathLike = DATA_ROOT,
+                       download: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fashion-MNIST images and labels: x uint8 (N, 28, 28, 1), y int64 (N,) in [0, 10).
+
+    N = 60,000 (train) or 10,000 (test). The IDX files are taken from ``ROOT/FashionMNIST/raw/``;
+    else decompressed there from Debian's package (:data:`FASHION_MNIST_DEBIAN`); else
+    downloaded by torchvision if :func:`download_allowed`; else :class:`MissingDataError`.
+    """
+    files = fashion_mnist_files(root)
+    if not all(f.exists() for f in files):
+        debian = [FASHION_MNIST_DEBIAN / f"{f.name}.gz" for f in files]
+        if all(d.exists() for d in debian):
+            for source, target in zip(debian, files):
+                if not target.exists():
+                    _gunzip(source, target)
+        elif download_allowed(download):
+            FashionMNIST(str(root), train=train, download=True)
+        else:
+            listing = "\n  ".join(str(f) for f in files)
+            raise MissingDataError(
+                f"Fashion-MNIST is not on disk. Install Debian's package, whose files dlnft "
+                f"decompresses into {files[0].parent}:\n  apt-get install "
+                f"dataset-fashion-mnist\n(it puts them in {FASHION_MNIST_DEBIAN}), or place "
+                f"these files:\n  {listing}\nor let dlnft download them (about 30 MB): pass "
+                f"--download to the experiment (or set DLNFT_DOWNLOAD=1).")
+    ds = FashionMNIST(str(root), train=train)
+    return ds.data.numpy()[..., None], ds.targets.numpy().astype(np.int64)
 
 
 def _images(labels: np.ndarray, n_classes: int, seed: int, split_seed: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Pretrained ResNets: PT on 98 CIFAR-100 classes, FT on a few samples of a new task.
+"""Pretrained ResNets: PT on 98 CIFAR-100 (or 8 Fashion-MNIST) classes, FT on a few samples.
 
 The authors' protocol (PAPER.md R7): torchvision ``resnet18(num_classes=100)`` from scratch;
 CIFAR-100 classes permuted per seed; PT on the 98 classes perm[2:] (labels 2–99); FT on the
@@ -8,6 +8,13 @@ batch min(n, 128), cross-entropy until the training loss is < 0.01 (≤ 1000 epo
 normalized by 0.5/0.5; no augmentation. The PT schedule is not given by the authors; here it
 is SGD with momentum at a constant learning rate until the PT training loss is below
 ``pt_target_loss`` (or ``pt_max_epochs``).
+
+The same protocol on Fashion-MNIST (``dataset="fashion_mnist"``, real 28×28 grayscale images
+that need no GPU and no download): ``resnet18(num_classes=10)`` with a one-channel stem
+(``conv1 = Conv2d(1, 64, 7, 2, 3)``, torchvision's initialization); classes permuted per seed;
+PT on the 8 classes perm[2:] (logits 2–9); FT ``"heldout"`` on perm[:2] (logits 0–1, new
+features, ω ≈ 0) and ``"subset"`` on perm[2:4] (two PT classes, ω = 1).
+:class:`FashionResNetConfig` holds its smoke and full sizes.
 
 Extensions: a CIFAR-style ResNet-18 (``arch="cifar"``: 3×3 stem, no max-pool; ``width`` sets
 the channels of stage 1, 64 in ResNet-18, narrower only in smoke runs); scaling of the layer groups of
@@ -36,13 +43,15 @@ from torchvision.models.resnet import BasicBlock, ResNet
 
 from .. import _validate as V
 from ..scale import device as default_device
-from .data import (DATA_ROOT, cifar100_files, load_cifar100, load_svhn, svhn_files,
-                   write_cifar100_fixture, write_svhn_fixture)
+from .data import (DATA_ROOT, cifar100_files, load_cifar100, load_fashion_mnist, load_svhn,
+                   svhn_files, write_cifar100_fixture, write_svhn_fixture)
 from .metrics import representation_change
 from .scaling import RESNET_EARLY_LATE, layer_norms, relative_change, scale_init
 from .train import activations, evaluate, fit, to_device
 
 FT_TASKS = ("heldout", "subset", "svhn")
+DATASETS = {"cifar100": (3, 100), "fashion_mnist": (1, 10)}
+"""PT datasets: name → (image channels, classes)."""
 STAGES = ("conv1", "layer1", "layer2", "layer3", "layer4")
 
 
@@ -50,6 +59,7 @@ STAGES = ("conv1", "layer1", "layer2", "layer3", "layer4")
 class ResNetConfig:
     """One PT run and its FT runs. ``smoke()``: CPU, fixtures, a narrow network; ``full()``: R7.
 
+    dataset: the PT dataset, "cifar100" (the authors') or "fashion_mnist" (see the module).
     arch: "torchvision" (resnet18(num_classes=100)) or "cifar" (3×3 stem, no max-pool).
     width: channels of stage 1 (64 = ResNet-18; narrower only to make smoke runs fast).
     alpha: conv1.weight is divided by alpha at initialization (α > 0).
@@ -58,8 +68,10 @@ class ResNetConfig:
         whose default initialization is multiplied by gamma.
     ft_tasks: FT tasks, from FT_TASKS. ft_ns: FT training-set sizes (n ≥ number of classes).
     pt_per_class: PT images per class (None = all 500). rep_images: test images used for the
-        representation statistics. fixtures: write and use tiny fixtures instead of data/.
+        representation statistics. fixtures: write and use tiny fixtures instead of data/
+        (CIFAR-100 and SVHN only).
     """
+    dataset: str = "cifar100"
     arch: str = "torchvision"
     width: int = 64
     alpha: float = 1.0
@@ -85,6 +97,7 @@ class ResNetConfig:
     seed: int = 0
 
     def __post_init__(self):
+        V.choice("dataset", self.dataset, DATASETS)
         V.choice("arch", self.arch, {"torchvision", "cifar"})
         V.integer("width", self.width, low=1)
         V.real("alpha", self.alpha, low=0, low_open=True)
@@ -99,6 +112,13 @@ class ResNetConfig:
             raise ValueError("ft_tasks must name at least one task")
         for t in self.ft_tasks:
             V.choice("ft_tasks entry", t, FT_TASKS)
+        if self.dataset == "fashion_mnist" and "svhn" in self.ft_tasks:
+            raise ValueError("ft_tasks entry 'svhn' needs dataset='cifar100' (SVHN's 32×32 "
+                             "colour digits do not fit a network pretrained on 28×28 grayscale "
+                             "Fashion-MNIST); allowed with fashion_mnist: 'heldout', 'subset'")
+        if self.dataset == "fashion_mnist" and self.fixtures:
+            raise ValueError("fixtures=True needs dataset='cifar100': Fashion-MNIST runs always "
+                             "use the real images")
         if not self.ft_ns:
             raise ValueError("ft_ns must hold at least one n")
         k = 10 if "svhn" in self.ft_tasks else 2
@@ -130,30 +150,91 @@ class ResNetConfig:
         return cls(**{**dict(ft_tasks=("heldout", "subset", "svhn")), **kw})
 
 
+@dataclass(frozen=True)
+class FashionResNetConfig(ResNetConfig):
+    """The protocol of :class:`ResNetConfig` on real Fashion-MNIST, recorded on a CPU.
+
+    ``full()``: torchvision's ResNet-18 (one-channel stem, 10 logits), PT on 500 training
+    images of each of the 8 PT classes (4,000 images; SGD lr 0.05, momentum 0.9, batch 128, until
+    the PT loss is < 0.01 or 40 epochs), FT on the held-out pair (new features) and on a PT pair
+    (ω = 1) with n ∈ {10, 100} by the authors' rule (SGD lr 1e-3, momentum 0.9, batch
+    min(n, 128), until the training loss is < 0.01, ≤ 1000 epochs), representation statistics
+    on 500 test images; the registry sweeps α ∈ {0.1, 1, 10} (conv1 / α) over seeds 0–7,
+    24 runs.
+
+    Sizing, for at most 75 minutes of the whole sweep on 2 CPU cores: PT on these 4,000 images
+    was measured earlier to reach loss < 0.01 in 14–19 epochs (1.5–2 min on 2 cores) and FT at
+    n = 10 and 100 to add 20–30 s, so about 2.5 min per run and 60 min for 24 runs; 40 PT
+    epochs cap a run that does not converge. α = 0.1 and 10 put conv1 on both sides of the
+    default scale; 8 seeds is what fits. Not yet confirmed here: a timing of one run (α = 1,
+    seed 0, 2 threads) on a machine shared with other jobs (load average 7–15 on 2 cores) had
+    not finished after 36 minutes (5.7 CPU-minutes); time one run on a quiet machine before
+    recording the sweep (``benchmarks/resnet_throughput.py`` gives the images/s).
+
+    ``smoke()``: the same code on real images, width 16, 50 PT images per class (15 epochs),
+    FT n ∈ {10, 40} (≤ 100 epochs); 34 s on one thread of a lightly loaded machine. Seed 0,
+    α = 1: PT test accuracy 0.84 on the 8 classes (chance 0.125); FT accuracy 0.60 / 0.72
+    (held-out pair, n = 10 / 40) and 0.94 / 0.995 (PT pair), chance 0.5.
+    """
+    dataset: str = "fashion_mnist"
+    ft_tasks: tuple = ("heldout", "subset")
+    ft_ns: tuple = (10, 100)
+    pt_batch: int = 128
+    pt_max_epochs: int = 40
+    pt_per_class: int | None = 500
+
+    @classmethod
+    def smoke(cls, **kw) -> "FashionResNetConfig":
+        """Under a minute on one CPU thread, on real images; PT and FT learn (well above chance)."""
+        base = dict(width=16, ft_ns=(10, 40), pt_per_class=50, pt_batch=64, pt_max_epochs=15,
+                    ft_max_epochs=100, rep_images=100)
+        return cls(**{**base, **kw})
+
+    @classmethod
+    def full(cls, **kw) -> "FashionResNetConfig":
+        """The recorded CPU protocol (see the class docstring)."""
+        return cls(**kw)
+
+
 def build_model(config: ResNetConfig) -> nn.Module:
-    """The network of ``config`` with its initialization scaled (conv1 / α, group factors)."""
+    """The network of ``config`` with its initialization scaled (conv1 / α, group factors).
+
+    Its stem ``conv1`` takes the dataset's channels (3, or 1 for Fashion-MNIST) and its head
+    ``fc`` has one logit per class of the dataset (100 or 10).
+    """
+    channels, classes = DATASETS[config.dataset]
     if config.arch == "torchvision" and config.width == 64:
-        model = resnet18(num_classes=100)
+        model = resnet18(num_classes=classes)
+        if channels != 3:
+            model.conv1 = _stem(channels, 64, "torchvision")
     else:
-        model = _resnet18(config.arch, config.width)
+        model = _resnet18(config.arch, config.width, channels, classes)
     with torch.no_grad():
         model.conv1.weight.div_(config.alpha)
     scale_init(model, dict(config.group_scales), RESNET_EARLY_LATE)
     return model
 
 
-def _resnet18(arch: str, width: int) -> nn.Module:
+def _stem(channels: int, width: int, arch: str) -> nn.Conv2d:
+    """The stem convolution (7×7 stride 2, or 3×3 stride 1 for ``arch="cifar"``) from
+    ``channels`` input channels, initialized as torchvision initializes its convolutions."""
+    stride, kernel = (1, 3) if arch == "cifar" else (2, 7)
+    conv = nn.Conv2d(channels, width, kernel, stride, kernel // 2, bias=False)
+    nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+    return conv
+
+
+def _resnet18(arch: str, width: int, channels: int, classes: int) -> nn.Module:
     """torchvision's ResNet-18 with stage widths width·(1, 2, 4, 8); for ``arch="cifar"`` a 3×3
     stride-1 stem and no max-pool. New layers get torchvision's own initialization."""
-    model = ResNet(BasicBlock, [2, 2, 2, 2], num_classes=100)
+    model = ResNet(BasicBlock, [2, 2, 2, 2], num_classes=classes)
     model.inplanes = width  # torchvision fixes 64 channels: rebuild the stages at this width
-    stride, kernel = (1, 3) if arch == "cifar" else (2, 7)
-    model.conv1 = nn.Conv2d(3, width, kernel, stride, kernel // 2, bias=False)
+    model.conv1 = _stem(channels, width, arch)
     model.bn1 = nn.BatchNorm2d(width)
     for i in range(4):
         setattr(model, f"layer{i + 1}", model._make_layer(BasicBlock, width * 2 ** i, 2,
                                                           stride=1 if i == 0 else 2))
-    model.fc = nn.Linear(8 * width, 100)
+    model.fc = nn.Linear(8 * width, classes)
     if arch == "cifar":
         model.maxpool = nn.Identity()
     for m in model.modules():
@@ -190,15 +271,16 @@ def _balanced(y: np.ndarray, classes, per_class, rng) -> np.ndarray:
     return np.concatenate(idx)
 
 
-def _ft_task(task, perm, n, cifar, svhn, rng):
-    """(x_train, y_train, x_test, y_test) of one FT task, labels 0..k−1."""
+def _ft_task(task, perm, n, source, svhn, rng):
+    """(x_train, y_train, x_test, y_test) of one FT task, labels 0..k−1. source: the PT
+    dataset's ((x_train, y_train), (x_test, y_test)); perm: its permuted classes."""
     if task == "svhn":
         (xtr, ytr), (xte, yte), classes = svhn[0], svhn[1], list(range(10))
     else:
-        (xtr, ytr), (xte, yte) = cifar
+        (xtr, ytr), (xte, yte) = source
         classes = list(perm[:2] if task == "heldout" else perm[2:4])
     k = len(classes)
-    relabel = np.full(max(100, k), -1)
+    relabel = np.full(max(len(perm), k), -1)
     relabel[classes] = np.arange(k)
     tr = _balanced(ytr, classes, n // k, rng)
     te = _balanced(yte, classes, None, rng)
@@ -214,7 +296,8 @@ def run(config: ResNetConfig, *, root=None, download: bool | None = None,
 
     Returns a JSON-serializable dict:
         ``pt``: train_loss at curve_epochs (geometrically spaced, 1-based), epochs,
-            converged, test_acc (PT test images of the 98 classes, argmax of 100 logits),
+            converged, test_acc (PT test images of the PT classes, 98 of CIFAR-100 or 8 of
+            Fashion-MNIST, argmax over all 100 or 10 logits),
             images_per_s, norms_init / norms_pt (per-weight Frobenius norms);
         ``ft``: a list, one entry per (task, n): task, n, test_acc, test_loss, epochs,
             converged, train_loss at curve_epochs, weight_change (per weight, ‖ΔW‖/‖W_PT‖),
@@ -227,14 +310,16 @@ def run(config: ResNetConfig, *, root=None, download: bool | None = None,
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     folder = _data_root(config, root)
-    cifar = (load_cifar100(True, folder, download), load_cifar100(False, folder, download))
+    load = load_fashion_mnist if config.dataset == "fashion_mnist" else load_cifar100
+    source = (load(True, folder, download), load(False, folder, download))
     svhn = ((load_svhn("train", folder, download), load_svhn("test", folder, download))
             if "svhn" in config.ft_tasks else None)
-    perm = rng.permutation(100)
-    label = np.empty(100, dtype=np.int64)
-    label[perm] = np.arange(100)  # class perm[j] → logit j: PT on logits 2–99
+    classes = DATASETS[config.dataset][1]
+    perm = rng.permutation(classes)
+    label = np.empty(classes, dtype=np.int64)
+    label[perm] = np.arange(classes)  # class perm[j] → logit j: PT on logits 2, 3, …
 
-    (xtr, ytr), (xte, yte) = cifar
+    (xtr, ytr), (xte, yte) = source
     tr = _balanced(ytr, perm[2:], config.pt_per_class, rng)
     te = _balanced(yte, perm[2:], None, rng)
     x_pt, y_pt = to_device(xtr[tr], label[ytr[tr]], device)
@@ -255,7 +340,7 @@ def run(config: ResNetConfig, *, root=None, download: bool | None = None,
 
     for task in config.ft_tasks:
         for n in config.ft_ns:
-            out["ft"].append(_finetune(model, config, task, n, perm, cifar, svhn, device, rng))
+            out["ft"].append(_finetune(model, config, task, n, perm, source, svhn, device, rng))
     return out
 
 
@@ -266,8 +351,8 @@ def _curve(losses: list[float], points: int = 60) -> dict:
     return {"curve_epochs": epochs, "train_loss": [losses[e - 1] for e in epochs]}
 
 
-def _finetune(pt_model, config, task, n, perm, cifar, svhn, device, rng) -> dict:
-    xtr, ytr, xte, yte = _ft_task(task, perm, n, cifar, svhn, rng)
+def _finetune(pt_model, config, task, n, perm, source, svhn, device, rng) -> dict:
+    xtr, ytr, xte, yte = _ft_task(task, perm, n, source, svhn, rng)
     x, y = to_device(xtr, ytr, device)
     x_test, y_test = to_device(xte, yte, device)
     k = 10 if task == "svhn" else 2

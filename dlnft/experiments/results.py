@@ -60,7 +60,8 @@ def write_json(path: str | os.PathLike, data) -> Path:
 
 
 def provenance() -> dict:
-    """Git commit (and whether the tree had changes), device, torch version, host, date."""
+    """Git commit (else $DLNFT_COMMIT) and whether the tree had changes, device, torch version,
+    host, date."""
     root = Path(__file__).resolve().parents[2]
 
     def git(*args):
@@ -71,8 +72,11 @@ def provenance() -> dict:
             return ""
 
     cuda = torch.cuda.is_available()
-    return {"commit": git("rev-parse", "HEAD") or None,
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    commit = git("rev-parse", "HEAD")
+    # A copy of the tree without .git (e.g. on a remote GPU machine) names its commit in
+    # DLNFT_COMMIT; whether that copy had changes is then unknown (None).
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None
+    return {"commit": commit or os.environ.get("DLNFT_COMMIT") or None, "dirty": dirty,
             "device": torch.cuda.get_device_name(0) if cuda else f"cpu ({platform.processor() or platform.machine()})",
             "torch": torch.__version__, "python": platform.python_version(),
             "host": platform.node(),

@@ -1,9 +1,10 @@
 """The training loop shared by the image experiments, written for GPU throughput.
 
-Images live on the device as one uint8 tensor (N, 3, H, W); each batch is cast, normalized
-((x/255 − 0.5)/0.5) and, if asked, augmented (random crop with 4-pixel padding and horizontal
-flip) on the device, in ``channels_last`` layout. Forward passes run under bf16 autocast on CUDA
-only (float32 on CPU, so smoke runs are exact and portable). ``torch.compile`` is optional.
+Images live on the device as one uint8 tensor (N, C, H, W) (C = 3 for colour, 1 for
+grayscale); each batch is cast, normalized ((x/255 − 0.5)/0.5) and, if asked, augmented (random
+crop with 4-pixel padding and horizontal flip) on the device, in ``channels_last`` layout.
+Forward passes run under bf16 autocast on CUDA only (float32 on CPU, so smoke runs are exact
+and portable). ``torch.compile`` is optional.
 """
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from .._progress import bar
 
 
 def to_device(x: np.ndarray, y: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 images (N, H, W, 3) and int labels (N,) → uint8 (N, 3, H, W) and int64 on device."""
+    """uint8 images (N, H, W, C) and int labels (N,) → uint8 (N, C, H, W) and int64 on device."""
+    if x.ndim != 4:
+        raise ValueError(f"x must be uint8 images of shape (N, H, W, C), got shape {x.shape}")
     xt = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).contiguous()
     return xt.to(device), torch.as_tensor(y, dtype=torch.int64).to(device)
 
@@ -31,20 +34,20 @@ def autocast(device: str):
 
 
 def prepare(x: torch.Tensor, augment: bool = False, generator: torch.Generator | None = None):
-    """uint8 (B, 3, H, W) → normalized float (B, 3, H, W) in channels_last, augmented if asked.
+    """uint8 (B, C, H, W) → normalized float (B, C, H, W) in channels_last, augmented if asked.
 
     Augmentation: a random crop of the 4-pixel reflection-padded image and a random
     horizontal flip, per image, drawn from ``generator`` on the images' device.
     """
     x = x.float().div_(255).sub_(0.5).div_(0.5)
     if augment:
-        b, _, h, w = x.shape
+        b, c, h, w = x.shape
         padded = F.pad(x, (4, 4, 4, 4), mode="reflect")
         dx, dy = (torch.randint(0, 9, (2, b), device=x.device, generator=generator))
         rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
         cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
         idx = torch.arange(b, device=x.device)[:, None, None, None]
-        x = padded[idx, torch.arange(3, device=x.device)[None, :, None, None], rows, cols]
+        x = padded[idx, torch.arange(c, device=x.device)[None, :, None, None], rows, cols]
         flip = torch.rand(b, device=x.device, generator=generator) < 0.5
         x = torch.where(flip[:, None, None, None], x.flip(3), x)
     return x.contiguous(memory_format=torch.channels_last)
@@ -66,7 +69,10 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: float, moment
         params=None) -> FitResult:
     """SGD with momentum on cross-entropy until the epoch's mean loss < target_loss.
 
-    x: uint8 (N, 3, H, W) and y: int64 (N,) on the model's device. logits: the slice of the
+    Raises FloatingPointError, naming ``lr`` and the epoch, if an epoch's loss is not finite
+    (the step size is too large for this network): training never goes on from NaN weights.
+
+    x: uint8 (N, C, H, W) and y: int64 (N,) on the model's device. logits: the slice of the
     model's outputs the labels index (e.g. ``slice(0, 2)`` for a binary task read off a
     100-way head). params: the parameters to train (default: all). The bar shows images/s.
     """
@@ -92,6 +98,10 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: float, moment
             total += loss.detach() * len(idx)
         seen += len(y)
         losses.append(float(total) / len(y))
+        if not np.isfinite(losses[-1]):
+            raise FloatingPointError(
+                f"{desc}: the training loss became {losses[-1]} in epoch {len(losses)} at "
+                f"learning rate lr={lr:g} (momentum {momentum:g}, batch {batch_size}); lower lr")
         rate = seen / (time.perf_counter() - start)
         epochs.set_postfix(loss=f"{losses[-1]:.3g}", img_s=f"{rate:.0f}")
         if losses[-1] < target_loss:

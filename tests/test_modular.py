@@ -1,0 +1,56 @@
+"""The modular-arithmetic Transformer: the last-position cut, divergence, the smoke guarantee."""
+import dataclasses
+
+import pytest
+import torch
+
+from dlnft.experiments import EXPERIMENTS, modular
+from dlnft.experiments.modular import ModularConfig, build_transformer
+
+
+def _uncut_logits(model, x):
+    """Every block on every position, then the last position read out."""
+    h = model.embed(x) + model.pos.weight
+    for block in model.blocks:
+        h = block(h)
+    return model.unembed(h[:, -1])
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_last_position_cut_gives_the_uncut_logits(n_layers):
+    torch.manual_seed(n_layers)
+    config = ModularConfig.smoke(n_layers=n_layers, early_scale=2.0, late_scale=0.5)
+    model = build_transformer(config)
+    x = torch.randint(0, config.p + len(modular.OPS) + 1, (64, modular.TOKENS_PER_INPUT))
+    with torch.no_grad():
+        cut, uncut = model(x), _uncut_logits(model, x)
+    assert cut.shape == (64, config.p)
+    assert torch.allclose(cut, uncut, rtol=1e-5, atol=1e-6 * float(uncut.abs().max()))
+
+
+def test_divergence_raises_naming_lr_and_step():
+    config = ModularConfig.smoke(scale=1e12, pt_steps=5, ft_steps=1)
+    with pytest.raises(FloatingPointError, match=r"step 0 with lr = 0\.003"):
+        modular.run(config, device="cpu")
+
+
+def test_smoke_run_fits_its_pt_pairs():
+    """What the smoke run guarantees: PT fits its pairs (chance is 1/23) and FT fits its own."""
+    out = modular.run(ModularConfig.smoke(), device="cpu")
+    pt = out["pt"]["curves"]
+    assert pt["train_acc"][0] < 0.2 and pt["train_acc"][-1] > 0.8
+    assert all(f["curves"]["train_acc"][-1] > 0.8 for f in out["ft"])
+
+
+def test_full_protocols_are_the_measured_ones():
+    full = ModularConfig.full()
+    assert (full.p, full.pt_ops, full.pt_fraction, full.d_model, full.d_mlp) == (
+        59, ("+",), 0.5, 128, 512)
+    configs = EXPERIMENTS["modular"].configs("full")
+    assert sorted({c.early_scale for c in configs}) == [0.3, 1.0, 3.0]
+    assert len(configs) == 18 and {c.ft_ops for c in configs} == {("+", "-", "a2+b2")}
+    kinds = {op: "subset" if op in full.pt_ops else "new" for op in full.ft_ops}
+    assert kinds == {"+": "subset", "-": "new", "a2+b2": "new"}
+    scale = EXPERIMENTS["modular_scale"].configs("full")
+    assert {c.pt_steps for c in scale} == {5000} and len(scale) == 15
+    assert dataclasses.replace(full, seed=1) in configs

@@ -119,7 +119,7 @@ def flow(net: DiagonalNet, X, y, *, t: float | None = None, tol: float = 1e-8,
          method: str = "LSODA") -> FlowResult:
     """Exact gradient flow on every network of ``net``, one network after another.
 
-    X, y: (n, d) and (n,) shared, or (M, n, d) and (M, n) one per network (as in :func:`gd`).
+    X, y: (n, d) and (n,) shared, or (M, n, d) and (M, n) one per network (as in :func:`.gd`).
     t: integrate to this flow time (> 0); left out, integrate until the loss ||Xβ − y||²/(2n)
     falls to ``tol`` (> 0), which must happen before ``t_max``.
     rtol, atol: the integrator's tolerances on the n dual variables m (they set how closely the

@@ -32,7 +32,7 @@ class DiagonalNet:
 
     Build one with :meth:`from_scales` (the paper's initialization from c and λ) or
     :meth:`from_weights` (explicit weights). Tensors are float64 on the CPU unless moved with
-    :meth:`to`.
+    ``to``.
     """
 
     w_plus: torch.Tensor

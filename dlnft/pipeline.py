@@ -1,6 +1,6 @@
 """Pretraining → fine-tuning (PT → FT) for diagonal networks.
 
-1. Pretrain: initialize from (c, λ) (:meth:`DiagonalNet.from_scales`) and run GD on task A.
+1. Pretrain: initialize from (c, λ) (:meth:`.DiagonalNet.from_scales`) and run GD on task A.
 2. Re-initialize for fine-tuning, by one of two rules:
 
    * ``"merged"`` (the paper's): both branches get the merged first layer

@@ -48,12 +48,17 @@ THEME_ERRORS = (
 
 
 def toc_pages() -> list[str]:
-    """The pages of the book in toc order, as paths without suffix: index, chapters/NN_slug."""
+    """The pages of the book in toc order, as paths without suffix: index, chapters/NN_slug,
+    and the reference pages with their sections (api/...)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-    for entry in toc.get("chapters", []) + [c for p in toc.get("parts", [])
-                                           for c in p.get("chapters", [])]:
-        pages.append(entry["file"])
+
+    def files(entries):
+        for entry in entries:
+            yield entry["file"]
+            yield from files(entry.get("sections", []))
+
+    pages = [toc["root"], *files(toc.get("chapters", []) + [c for p in toc.get("parts", [])
+                                                           for c in p.get("chapters", [])])]
     return [str(Path(p).with_suffix("")) for p in pages]
 
 

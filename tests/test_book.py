@@ -61,11 +61,11 @@ def test_book_builds_without_warnings(book_build):
 
 def test_bibliography_labels_read_like_the_citations(book_html):
     """The text cites author-year, and so do the bibliography's labels (_ext/author_year_bib)."""
-    page = (book_html / "index.html").read_text()
+    page = (book_html / "bibliography.html").read_text()
     labels = [html_lib.unescape(re.sub(r"<[^>]+>", "", m)) for m in
               re.findall(r'<span class="label"><span class="fn-bracket">\[</span>(.*?)'
                          r'<span class="fn-bracket">\]</span>', page)]
-    assert len(labels) >= 10, f"the bibliography on index.html has {len(labels)} entries"
+    assert len(labels) >= 10, f"the bibliography on bibliography.html has {len(labels)} entries"
     assert "Anguita et al., 2026" in labels and "Lippl and Lindsey, 2024" in labels
     assert "Dominé et al., 2025" in labels  # LaTeX accents decoded
     for label in labels:

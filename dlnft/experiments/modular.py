@@ -200,6 +200,7 @@ class ModularConfig:
         from the other pairs: ft_n for training, the rest for testing.
     scale: overall factor on every weight's initialization (analogue of c); early_scale,
         late_scale: extra factors on the early and late groups (their ratio ~ λ).
+
     gamma: the FT unembedding is re-initialized and multiplied by gamma.
     Training: full batch AdamW (lr, pt/ft weight decay), pt_steps / ft_steps steps, curves every
     record_every steps.

@@ -24,14 +24,14 @@ RESNET_GROUPS = {
     "stage4": ("layer4",),
     "head": ("fc",),
 }
-"""Layer groups of a torchvision ResNet: the stem (conv1), the four stages and the head (fc)."""
+"""Layer groups of a torchvision ResNet — the stem (conv1), the four stages and the head (fc)."""
 
 RESNET_EARLY_LATE = {
     "early": ("conv1", "layer1", "layer2"),
     "late": ("layer3", "layer4"),
     "head": ("fc",),
 }
-"""Coarser ResNet groups: stem + stages 1–2 ("early"), stages 3–4 ("late") and the head."""
+"""Coarser ResNet groups — stem + stages 1–2 ("early"), stages 3–4 ("late") and the head."""
 
 
 def _scaled(name: str, p: torch.Tensor) -> bool:

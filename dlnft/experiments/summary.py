@@ -29,7 +29,7 @@ def ft_table(merged: dict, by: tuple[str, ...], value: str = "test_acc") -> dict
 
     merged: a merged results dict. by: config field names (e.g. ("alpha",) or
     ("early_scale",)). The FT task is ``(task, n)`` for ResNet runs and ``op`` for the
-    Transformer. Returns {(*field values, *task): (mean, ci95, n_seeds)}, keys sorted.
+    Transformer. Returns ``{(*field values, *task): (mean, ci95, n_seeds)}``, keys sorted.
     """
     groups = defaultdict(list)
     for run in merged["runs"]:

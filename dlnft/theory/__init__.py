@@ -1,6 +1,6 @@
 """Exact theory of the PT → FT pipeline in the proportional limit (R5, R6).
 
-* :mod:`.denoiser` — the scalar channel's denoiser η(z; g, c), the proximal map of g Φ_c.
+* :mod:`.denoiser` — the scalar channel's denoiser D(z; g, c), the proximal map of g Φ_c.
 * :mod:`.fixed_point` — the state-evolution equations and their vectorized solver.
 * :mod:`.ptft` — single-task, PT and FT generalization errors (oracle and imperfect PT).
 * :mod:`.regimes` — the four fine-tuning regimes read off the FT scales.

@@ -1,8 +1,8 @@
 """The scalar denoiser of the state evolution: the proximal map of g·Φ_c.
 
-    η(z; g, c) = argmin_x ½ (x − z)² + g Φ_c(x),    Φ_c'(x) = ½ asinh(x / c),
+    D(z; g, c) = argmin_x ½ (x − z)² + g Φ_c(x),    Φ_c'(x) = ½ asinh(x / c),
 
-so η solves the stationarity condition  x − z + (g/2) asinh(x/c) = 0  (strictly increasing in
+so D solves the stationarity condition  x − z + (g/2) asinh(x/c) = 0  (strictly increasing in
 x, one root, of the sign of z and no larger than |z|). With x = c sinh(u) it becomes
 
     c sinh(u) + (g/2) u = |z|,      u >= 0,
@@ -37,7 +37,7 @@ def _solve_u(a: np.ndarray, h: np.ndarray, c: np.ndarray, tol: float, max_iter: 
 
 
 def denoise(z, g, c, *, tol: float = 1e-14, max_iter: int = 200):
-    """η(z; g, c) and ∂η/∂z, elementwise, for arrays that broadcast together.
+    """D(z; g, c) and ∂D/∂z, elementwise, for arrays that broadcast together.
 
     z: channel output β* + s Z (any real); g: penalty weight of the proximal map (>= 0);
     c: per-coordinate scale (> 0). Returns (x, dx_dz), float64 arrays of the broadcast shape,
@@ -57,7 +57,7 @@ def denoise(z, g, c, *, tol: float = 1e-14, max_iter: int = 200):
 
 
 def denoiser(z, g, c):
-    """Checked public form of :func:`denoise`: η(z; g, c) and ∂η/∂z.
+    """Checked public form of :func:`denoise`: D(z; g, c) and ∂D/∂z.
 
     z: array-like of reals; g: >= 0; c: > 0 (arrays broadcasting with z). Returns two float64
     arrays (x, dx_dz) of the broadcast shape.

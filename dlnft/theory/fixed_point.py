@@ -4,13 +4,13 @@ Estimator: β̂ = argmin Σ_i Φ_{c_i}(β_i) subject to X β = y, with X_ij ~ N(
 y = X β* + ε, ε ~ N(0, σ₀²). In the limit d → ∞ at fixed α, every coordinate of β̂ behaves
 as the scalar channel
 
-    β̂_i ≈ η(β*_i + s Z; g, c_i),        Z ~ N(0, 1),
+    β̂_i ≈ D(β*_i + s Z; g, c_i),        Z ~ N(0, 1),
 
 with (s, g) the solution of (derivation in chapter 4)
 
-    α s² = σ₀² + E[(η − β*)²],          α = E[∂η/∂z],
+    α s² = σ₀² + E[(D − β*)²],          α = E[∂D/∂z],
 
-and the generalization error is E_g = E[(η − β*)²] = ||β̂ − β*||² / d. Interpolation needs
+and the generalization error is E_g = E[(D − β*)²] = ||β̂ − β*||² / d. Interpolation needs
 α < 1 (for α >= 1 and σ₀ = 0 the constraint alone gives β̂ = β*).
 
 Coordinates come in groups (:class:`Group`): a probability, a teacher law (a point mass b, or a
@@ -54,7 +54,7 @@ def _gauss_legendre(k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def knee(g: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """z at which η(z; g, c) = g/2: where the denoiser bends from shrinking (|x| ≲ g/2) to
+    """z at which D(z; g, c) = g/2: where the denoiser bends from shrinking (|x| ≲ g/2) to
     passing (x ≈ z − (g/2) asinh(x/c)); the bend is sharp (width ~ g/2) when c ≪ g."""
     return 0.5 * g * (1.0 + np.arcsinh(0.5 * g / c))
 
@@ -105,7 +105,7 @@ class Group:
 
 
 def moments(s: np.ndarray, g: np.ndarray, groups: list[Group], nodes: int = NODES):
-    """E[(η − β*)²] and E[∂η/∂z] over all groups, for every point: two arrays of shape (P,).
+    """E[(D − β*)²] and E[∂D/∂z] over all groups, for every point: two arrays of shape (P,).
 
     s, g: shape (P,), the channel noise and the denoiser's weight; nodes: Gauss–Legendre nodes
     per panel of :func:`panel_quadrature`.
@@ -178,7 +178,7 @@ def _norm(r, theta, alpha, noise, mse, second, tol):
 
 
 def _initial_g(s, alpha, groups, nodes, iters=18):
-    """g with E[∂η/∂z] ≈ α at noise s, by bisection in log g (the mean slope falls with g), to
+    """g with E[∂D/∂z] ≈ α at noise s, by bisection in log g (the mean slope falls with g), to
     ~1e-3 in log g: a start for Newton."""
     c_min = min(float(grp.c.min()) for grp in groups if grp.p > 0)
     c_max = max(float(grp.c.max()) for grp in groups if grp.p > 0)
@@ -196,7 +196,7 @@ def _initial_g(s, alpha, groups, nodes, iters=18):
 def solve(alpha, groups: list[Group], *, noise: float = 0.0, init=None, tol: float = 1e-7,
           max_iter: int = 60, nodes: int = NODES, ramp: int = 12,
           on_failure: str = "raise") -> FixedPoint:
-    """Solve α s² = σ₀² + E[(η − β*)²] and α = E[∂η/∂z] for (s, g) at P points.
+    """Solve α s² = σ₀² + E[(D − β*)²] and α = E[∂D/∂z] for (s, g) at P points.
 
     alpha: sample ratio n/d in (0, 1), a number or shape (P,). groups: the coordinate groups
     (scales of shape (P, m)). noise: label-noise variance σ₀² >= 0. init: optional (s, g) to
@@ -206,7 +206,7 @@ def solve(alpha, groups: list[Group], *, noise: float = 0.0, init=None, tol: flo
     COLD_ITER steps, or max_iter if fewer) are solved
     again by continuation in α: ``ramp`` warm-started solves at α (0.25 + 0.75 j/ramp),
     j = 1 … ramp. tol: on both residuals (logarithms of the ratio of the two sides; the error
-    equation may instead hold absolutely to ATOL, see :func:`_norm`).
+    equation may instead hold absolutely to ATOL, see ``_norm``).
     on_failure: ``"raise"`` a :class:`FixedPointError` naming the failing points, or ``"keep"``
     and report them in ``converged``.
     Internal: the public entry points (:mod:`dlnft.theory.ptft`) validate their inputs.

@@ -8,7 +8,7 @@
   fine-tuning is the minimum-Φ_{c_FT} interpolator on the FT teacher. Coordinates fall in four
   groups (PT and FT / FT only / PT only / neither, probabilities ωρ_FT, (1−ω)ρ_FT,
   ρ_PT − ωρ_FT, 1 − ρ_PT − (1−ω)ρ_FT). With oracle PT (``alpha_pt=None``) β_PT = β*_PT; with
-  imperfect PT, β_PT is the PT channel's output η(β*_PT + s_PT Z'; g_PT, c), whose law enters
+  imperfect PT, β_PT is the PT channel's output D(β*_PT + s_PT Z'; g_PT, c), whose law enters
   c_FT through Gauss–Hermite nodes in Z' (nested quadrature).
 
 Parameters c, λ (``lam``), γ (``gamma``) and α_FT may be arrays; they broadcast together and
@@ -65,7 +65,7 @@ def single_task(alpha, *, rho: float, c, teacher: str = "gauss", a: float = 1.0,
     alpha: n/d in (0, 1); c: scale > 0 (alpha and c broadcast; arrays give many points).
     rho: teacher density in (0, 1]; teacher: ``"gauss"`` (N(0, 1/ρ) on the support, E[β*²] = 1)
     or ``"point"`` (value a on the support); noise: label-noise variance σ₀² >= 0.
-    Returns a :class:`FixedPoint` whose arrays have the broadcast shape of alpha and c.
+    Returns a :class:`.FixedPoint` whose arrays have the broadcast shape of alpha and c.
     """
     alpha = _alpha("alpha", alpha)
     c = check.array_np("c", c, ndim=None, low=0.0, low_open=True)

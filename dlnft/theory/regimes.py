@@ -47,7 +47,7 @@ def regime_indices(c, lam, gamma, *, a_pt: float = 1.0, b: float = 1.0):
 
 
 def regime(c, lam, gamma, *, a_pt: float = 1.0, b: float = 1.0) -> np.ndarray:
-    """The regime number 1–4 (I–IV, see :data:`NAMES`) of each initialization (integer array)."""
+    """The regime number 1–4 (I–IV, see ``NAMES``) of each initialization (integer array)."""
     learning, reuse = regime_indices(c, lam, gamma, a_pt=a_pt, b=b)
     rich, dependent = learning < RICH, reuse > REUSE
     return np.where(rich, np.where(dependent, 4, 1), np.where(dependent, 2, 3))

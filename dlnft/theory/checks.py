@@ -1,11 +1,11 @@
 """The exact theory (R5) against trained networks at finite d: the check of chapter 4.
 
-A network is trained by the exact gradient flow of :func:`dlnft.flow` (gradient descent in the
-limit of a small step) and its FT error ||β_FT − β*_FT||²/d is compared with
-:func:`dlnft.theory.ft_theory` at the same (c, λ, γ, ω, α_FT).
+A network is trained by the exact gradient flow of :func:`dlnft.flow.flow` (gradient descent
+in the limit of a small step) and its FT error ||β_FT − β*_FT||²/d is compared with
+:func:`dlnft.theory.ptft.ft_theory` at the same (c, λ, γ, ω, α_FT).
 
 * :func:`trained_ft_error` — one network: pretraining, the merged re-initialization
-  (:func:`dlnft.finetune_init`), fine-tuning by gradient flow.
+  (:func:`dlnft.pipeline.finetune_init`), fine-tuning by gradient flow.
 * :func:`ft_error_draws` — one point (α_FT, ω, c, λ, γ): seeds 0, 1, … in batches until the
   standard error of the mean is small enough (more seeds where the error fluctuates more).
 * :func:`replica_check` — panels of points, each compared with the theory within
@@ -56,8 +56,8 @@ def trained_ft_error(*, d: int, alpha_ft: float, omega: float, c: float, lam: fl
                      alpha_pt: float | None = None, noise: float = 0.0) -> float:
     """||β_FT − β*_FT||²/d of one network pretrained, re-initialized and fine-tuned.
 
-    Tasks from :func:`dlnft.make_tasks` (d, α_FT, ρ_PT, ρ_FT, ω, label-noise variance σ₀² =
-    ``noise``, ``seed``). Pretraining: with ``alpha_pt=None`` oracle (the network where
+    Tasks from :func:`dlnft.tasks.make_tasks` (d, α_FT, ρ_PT, ρ_FT, ω, label-noise variance
+    σ₀² = ``noise``, ``seed``). Pretraining: with ``alpha_pt=None`` oracle (the network where
     pretraining converges when the data pin β_PT = β*_PT); otherwise gradient flow on the PT
     task with n_PT = α_PT d samples from the initialization (c, λ). Fine-tuning: gradient flow
     from the merged re-initialization with readout scale γ until the loss is below 1e-12.

@@ -31,3 +31,17 @@ def book_html(book_build) -> Path:
     code, log, html = book_build
     assert code == 0, f"jupyter-book build failed:\n{log[-4000:]}"
     return html
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium through Playwright, one per test session: Playwright's sync API allows
+    one running instance at a time, so every browser test shares this one."""
+    from browser_support import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: .ci/run installs it with apt-get"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import (CHROMIUM, CHROMIUM_ARGS, CODE_SHARE_MAX, COLAB_CELL_START,
+from browser_support import (CHROMIUM, CODE_SHARE_MAX, COLAB_CELL_START,
                              FIRST_FIGURE_MAX_PX,
                              LAYOUT_JS, OVERFLOW_JS, ROOT, THEME_ERRORS, VIEWPORT, CdnMirror,
                              colab_url, mathjax_major, mathjax_package, plotly_js, serve,
@@ -62,17 +62,6 @@ def site(site_html):
     yield base
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: .ci/run installs it with apt-get"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")

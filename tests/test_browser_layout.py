@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import (CHROMIUM, CHROMIUM_ARGS, CODE_SHARE_MAX, COLAB_CELL_START,
+from browser_support import (CHROMIUM, CODE_SHARE_MAX, COLAB_CELL_START,
                              FIRST_FIGURE_MAX_PX,
                              LAYOUT_JS, OVERFLOW_JS, VIEWPORT, serve)
 
@@ -72,27 +72,22 @@ BAD = page(
 
 
 @pytest.fixture(scope="module")
-def measure(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
+def measure(tmp_path_factory, browser):
     folder = tmp_path_factory.mktemp("pages")
     (folder / "good.html").write_text(GOOD)
     (folder / "bad.html").write_text(BAD)
     base, server = serve(folder)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
-        def run(name: str) -> tuple[dict, dict]:
-            tab = browser.new_page(viewport=VIEWPORT)
-            try:
-                tab.goto(f"{base}/{name}.html", wait_until="load")
-                return (tab.evaluate(LAYOUT_JS),
-                        tab.evaluate(OVERFLOW_JS, COLAB_CELL_START))
-            finally:
-                tab.close()
+    def run(name: str) -> tuple[dict, dict]:
+        tab = browser.new_page(viewport=VIEWPORT)
+        try:
+            tab.goto(f"{base}/{name}.html", wait_until="load")
+            return (tab.evaluate(LAYOUT_JS),
+                    tab.evaluate(OVERFLOW_JS, COLAB_CELL_START))
+        finally:
+            tab.close()
 
-        yield {name: run(name) for name in ("good", "bad")}
-        browser.close()
+    yield {name: run(name) for name in ("good", "bad")}
     server.shutdown()
     server.server_close()
 

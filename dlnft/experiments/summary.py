@@ -4,6 +4,8 @@ A merged results file (``data/results/NAME.json``, see :mod:`dlnft.experiments.r
 holds one record per run; :func:`ft_table` groups the fine-tuning test accuracies of the
 ResNet and Transformer experiments by config fields and FT task, over seeds, and
 :func:`pt_table` the Transformer's pretraining (weights moved, grokking step).
+:func:`outcome` and :func:`verdict` are the book's rule for reading a prediction from
+differences paired by seed.
 """
 from __future__ import annotations
 
@@ -24,6 +26,46 @@ def mean_ci(values) -> tuple[float, float]:
         return float(v[0]), 0.0
     half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
     return float(v.mean()), float(half)
+
+
+OUTCOMES = ("as predicted", "opposite", "not conclusive")
+VERDICTS = ("held", "held in part", "mixed", "failed", "not conclusive")
+
+
+def outcome(diffs, sign: int) -> tuple[str, float, float, int]:
+    """(outcome, mean, 95% half-width, seeds) of differences paired by seed that a
+    prediction says have the sign ``sign`` (+1 or -1).
+
+    The outcome is "as predicted" when the 95% Student-t interval of the mean lies on the
+    predicted side of zero, "opposite" when it lies on the other side, and "not conclusive"
+    when it contains zero or fewer than two differences are given.
+    """
+    if sign not in (1, -1):
+        raise ValueError(f"sign must be +1 or -1, got {sign!r}")
+    d = np.asarray(diffs, dtype=float)
+    if d.ndim != 1 or d.size == 0 or not np.all(np.isfinite(d)):
+        raise ValueError(f"diffs must be a non-empty list of finite numbers, got {diffs!r}")
+    mean, half = mean_ci(d)
+    if d.size < 2 or abs(mean) <= half:
+        return "not conclusive", mean, half, int(d.size)
+    return ("as predicted" if np.sign(mean) == sign else "opposite"), mean, half, int(d.size)
+
+
+def verdict(outcomes) -> str:
+    """The verdict on a prediction from the outcomes of its comparisons (see
+    :func:`outcome`): "held" when every comparison came out as predicted, "held in part" when
+    some did and none the opposite, "mixed" when some did and some the opposite, "failed" when
+    none did and one came out opposite, "not conclusive" otherwise."""
+    outcomes = list(outcomes)
+    unknown = set(outcomes) - set(OUTCOMES)
+    if unknown:
+        raise ValueError(f"outcomes must be among {OUTCOMES}, got {sorted(unknown)}")
+    right, wrong = "as predicted" in outcomes, "opposite" in outcomes
+    if right and all(o == "as predicted" for o in outcomes):
+        return "held"
+    if right:
+        return "mixed" if wrong else "held in part"
+    return "failed" if wrong else "not conclusive"
 
 
 def ft_table(merged: dict, by: tuple[str, ...], value: str = "test_acc") -> dict:

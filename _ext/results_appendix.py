@@ -76,7 +76,7 @@ def summarize(data: dict) -> dict:
     commits = distinct((p.get("commit") or "")[:10] + ("+dirty" if p.get("dirty") else "")
                        for p in sources)
     seeds = {r["config"]["seed"] for r in runs if "seed" in r["config"]}
-    count = f"{data['n_runs']} runs, {len(seeds)} seeds"
+    count = f"{_plural(data['n_runs'], 'run')}, {_plural(len(seeds), 'seed')}"
     if data.get("missing"):
         count += f", {len(data['missing'])} missing"
     return {"Device": ", ".join(devices) or "unknown",
@@ -189,3 +189,7 @@ def setup(app):
     app.add_config_value("results_appendix_dir", "data/results", "env")
     app.add_directive("results-appendix", ResultsAppendix)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

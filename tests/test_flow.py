@@ -160,14 +160,14 @@ def test_inconsistent_data_raise_at_once():
     y = rng.standard_normal(5)
     net = DiagonalNet.from_scales(1.0, 0.0, shape=(1, 10))
     with pytest.raises(FlowError, match=r"has no solution \(its least-squares loss is 0.135\)"):
-        _within(20, lambda: flow(net, X, y))
+        _within(120, lambda: flow(net, X, y))
 
 
 @pytest.mark.parametrize("method", ["LSODA", "Radau", "BDF"])
 def test_tiny_flow_times_end_and_match_one_gd_step(task, method):
     net = _nets(task.d)
     for t in (1e-170, 1e-300):
-        out = _within(20, lambda: flow(net, task.X, task.y, t=t, method=method))
+        out = _within(120, lambda: flow(net, task.X, task.y, t=t, method=method))
         assert out.t[0] == t and np.all(np.abs(out.net.beta().numpy()) < 1e3 * t)
     # at t = 1e-9 the flow is one GD step of size t, to O(t) relative (1e-5: the round-off
     # of β ~ 1e-11 from weights ~ 1)

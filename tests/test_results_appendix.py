@@ -73,7 +73,7 @@ def test_summary_comes_from_the_runs_provenance(results):
                       "Commit": "0123456789"}
     balance = ra.summarize(json.loads((results / "balance.json").read_text()))
     assert balance["Commit"] == "0123456789+dirty" and balance["Date"] == "2026-11-22"
-    assert balance["Runs"] == "1 runs, 1 seeds" and balance["Wall time"] == "42 s"
+    assert balance["Runs"] == "1 run, 1 seed" and balance["Wall time"] == "42 s"
 
 
 def test_summary_without_runs_uses_the_merge_provenance():
@@ -133,7 +133,7 @@ def test_directive_lists_every_recorded_result(tmp_path, results):
     assert balance[0] == "balance " + EXPERIMENTS["balance"].description.replace("'", "’")
     assert balance[1] == "1" and resnet[1] == "4, 6"
     assert balance[2] == "python -m dlnft.experiments balance --scale full"
-    assert balance[3] == ("cpu (x86_64) 2026-11-22 wall time 42 s 1 runs, 1 seeds "
+    assert balance[3] == ("cpu (x86_64) 2026-11-22 wall time 42 s 1 run, 1 seed "
                           "commit 0123456789+dirty")
     assert resnet[3] == ("NVIDIA H100 80GB HBM3 2026-11-20 to 2026-11-22 wall time 3.0 h "
                          "6 runs, 3 seeds, 2 missing commit 0123456789")

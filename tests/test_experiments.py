@@ -323,8 +323,15 @@ def test_outcome_and_verdict_follow_the_books_rule():
             outcome(bad, +1)
     with pytest.raises(ValueError, match="sign"):
         outcome([1.0, 2.0], 0)
-    ok, no, nc = "as predicted", "opposite", "not conclusive"
-    assert verdict([ok, ok]) == "held"
+    # a weak prediction ("not positive") can only be contradicted
+    assert outcome([1.0, 2.0, 3.0], -1, weak=True)[0] == "consistent"
+    assert outcome([-1.0, -1.1, -0.9], -1, weak=True)[0] == "consistent"
+    assert outcome([1.0, 1.1, 0.9], -1, weak=True)[0] == "opposite"
+    assert outcome([-5.0], -1, weak=True)[0] == "not conclusive"
+    ok, no, nc, weak = "as predicted", "opposite", "not conclusive", "consistent"
+    assert verdict([ok, ok]) == verdict([ok, weak]) == verdict([weak]) == "held"
+    assert verdict([ok, nc, weak]) == "held in part"
+    assert verdict([nc, weak]) == "not conclusive"
     assert verdict([ok, nc]) == "held in part"
     assert verdict([ok, no]) == "mixed"
     assert verdict([no, nc]) == "failed"

@@ -28,17 +28,19 @@ def mean_ci(values) -> tuple[float, float]:
     return float(v.mean()), float(half)
 
 
-OUTCOMES = ("as predicted", "opposite", "not conclusive")
+OUTCOMES = ("as predicted", "consistent", "opposite", "not conclusive")
 VERDICTS = ("held", "held in part", "mixed", "failed", "not conclusive")
 
 
-def outcome(diffs, sign: int) -> tuple[str, float, float, int]:
+def outcome(diffs, sign: int, weak: bool = False) -> tuple[str, float, float, int]:
     """(outcome, mean, 95% half-width, seeds) of differences paired by seed that a
     prediction says have the sign ``sign`` (+1 or -1).
 
     The outcome is "as predicted" when the 95% Student-t interval of the mean lies on the
     predicted side of zero, "opposite" when it lies on the other side, and "not conclusive"
-    when it contains zero or fewer than two differences are given.
+    when it contains zero or fewer than two differences are given. ``weak=True`` is for a
+    prediction that only rules out the other sign (e.g. "not positive"): its outcome is
+    "opposite" or else "consistent", never "as predicted".
     """
     if sign not in (1, -1):
         raise ValueError(f"sign must be +1 or -1, got {sign!r}")
@@ -46,22 +48,31 @@ def outcome(diffs, sign: int) -> tuple[str, float, float, int]:
     if d.ndim != 1 or d.size == 0 or not np.all(np.isfinite(d)):
         raise ValueError(f"diffs must be a non-empty list of finite numbers, got {diffs!r}")
     mean, half = mean_ci(d)
-    if d.size < 2 or abs(mean) <= half:
-        return "not conclusive", mean, half, int(d.size)
-    return ("as predicted" if np.sign(mean) == sign else "opposite"), mean, half, int(d.size)
+    if d.size < 2:
+        return "not conclusive", mean, half, 1
+    if abs(mean) > half and np.sign(mean) != sign:
+        return "opposite", mean, half, int(d.size)
+    if weak:
+        return "consistent", mean, half, int(d.size)
+    said = "as predicted" if abs(mean) > half else "not conclusive"
+    return said, mean, half, int(d.size)
 
 
 def verdict(outcomes) -> str:
     """The verdict on a prediction from the outcomes of its comparisons (see
-    :func:`outcome`): "held" when every comparison came out as predicted, "held in part" when
-    some did and none the opposite, "mixed" when some did and some the opposite, "failed" when
-    none did and one came out opposite, "not conclusive" otherwise."""
+    :func:`outcome`): "held" when every comparison came out as predicted (a weak one:
+    consistent) and at least one as predicted, or all are weak and consistent; "held in part"
+    when some came out as predicted and none opposite; "mixed" when some came out as
+    predicted and some opposite; "failed" when none did and one came out opposite; "not
+    conclusive" otherwise."""
     outcomes = list(outcomes)
     unknown = set(outcomes) - set(OUTCOMES)
     if unknown:
         raise ValueError(f"outcomes must be among {OUTCOMES}, got {sorted(unknown)}")
+    if outcomes and all(o == "consistent" for o in outcomes):
+        return "held"
     right, wrong = "as predicted" in outcomes, "opposite" in outcomes
-    if right and all(o == "as predicted" for o in outcomes):
+    if right and all(o in ("as predicted", "consistent") for o in outcomes):
         return "held"
     if right:
         return "mixed" if wrong else "held in part"

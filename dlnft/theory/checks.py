@@ -64,7 +64,8 @@ def trained_ft_error(*, d: int, alpha_ft: float, omega: float, c: float, lam: fl
     """
     d = check.integer("d", d, low=1)
     c = check.real("c", c, low=0.0, low_open=True)
-    lam = check.real("lam", lam, low=-c, high=c)
+    lam = check.real("lam", lam)
+    check.lam_within_c(c, lam)
     gamma = check.real("gamma", gamma, low=0.0)
     pt, ft = make_tasks(d=d, alpha_pt=alpha_pt or 0.5, alpha_ft=alpha_ft, omega=omega,
                         rho_pt=rho_pt, rho_ft=rho_ft, noise=noise, seed=seed)

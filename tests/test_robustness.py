@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -675,11 +676,12 @@ def test_gd_takes_a_zero_dimensional_lr(lr):
                                rtol=1e-6)      # torch.tensor(0.1) is float32
 
 
-def test_gd_names_lr_of_the_wrong_shape():
+@pytest.mark.parametrize("shape", [(2, 1), (3,)])
+def test_gd_names_lr_of_the_wrong_shape(shape):
     net = DiagonalNet.from_scales(1.0, 0.0, shape=(2, 3))
-    with pytest.raises(ValueError, match=r"lr must be a number or have one entry per network "
-                                         r"\(M = 2\), got shape \(2, 1\)"):
-        gd(net, np.eye(3), np.ones(3), lr=np.full((2, 1), 0.1), steps=1)
+    message = f"lr must be a number or have one entry per network (M = 2), got shape {shape}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        gd(net, np.eye(3), np.ones(3), lr=np.full(shape, 0.1), steps=1)
 
 
 def test_net_index_out_of_range_is_refused():

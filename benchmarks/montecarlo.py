@@ -20,8 +20,8 @@ Reported: max |Monte Carlo − quadrature| over the points, the Monte Carlo's ow
 there, the seconds per point of each method, and the time of a 40-point curve (Monte Carlo:
 its seconds per point × 40, the forward pass only; quadrature: measured) with their ratio.
 
-Run alone: ``python benchmarks/montecarlo.py [--points K]`` (about a minute per point on one
-core). ``benchmarks/run.py`` relays its lines.
+Run alone: ``python benchmarks/montecarlo.py [--points K]`` (about 100 s a point on this CPU,
+one core; see benchmarks/README.md). ``benchmarks/run.py`` relays its lines.
 """
 from __future__ import annotations
 
@@ -96,17 +96,22 @@ def g_for_slope(z, c, alpha, g0):
 
 def mc_fixed_point(alpha, beta_star, scale, Z, *, noise=0.0, start=None, max_iter=2000):
     """Damped iteration at one α from ``start`` = (s², g) or a cold start. Returns
-    (E_g, its Monte-Carlo standard error, (s², g), iterations)."""
+    (E_g, its Monte-Carlo standard error, (s², g), iterations); raises RuntimeError if s²
+    still moves by more than 1e-6 relatively after ``max_iter`` iterations."""
     s2, g = start if start is not None else ((1 - alpha) * np.mean(beta_star**2) / alpha, 1.0)
     for it in range(1, max_iter + 1):
         z = beta_star + np.sqrt(s2) * Z
         g = g_for_slope(z, scale, alpha, g)
         err = (denoise(z, g, scale)[0] - beta_star) ** 2
         new = (1 - DAMPING) * s2 + DAMPING * (noise + err.mean()) / alpha
-        done = abs(new - s2) <= 1e-6 * s2
+        done, moved = abs(new - s2) <= 1e-6 * s2, abs(new - s2) / s2
         s2 = new
         if done:
             break
+    else:
+        raise RuntimeError(f"the Monte-Carlo fixed point at alpha = {alpha:.4g} did not "
+                           f"converge in {max_iter} iterations (s^2 moved by {moved:.2g} "
+                           f"relatively in the last one)")
     return err.mean(), err.std() / np.sqrt(err.size), (s2, g), it
 
 

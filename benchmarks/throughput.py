@@ -57,10 +57,7 @@ def step_flops(model, x, y) -> float:
 
 def _uncut_logits(model, x):
     """The same model computing every position in every block (no last-position cut)."""
-    h = model.embed(x) + model.pos.weight
-    for block in model.blocks:
-        h = block(h)
-    return model.unembed(h[:, -1])
+    return model(x, last_only=False)
 
 
 def _plain_loop(model, x, y, steps, lr, weight_decay, logits):

@@ -54,6 +54,29 @@ def choice(name: str, value, allowed) -> str:
     return value
 
 
+def lam_within_c(c, lam) -> None:
+    """|lam| <= c entry by entry, each entry against its own c (to a relative 1e-12 of it, the
+    round-off of computing lam from c), else ValueError naming the first entry that breaks it.
+
+    c, lam: numbers or NumPy arrays, or both torch tensors (already checked: finite, c > 0),
+    that broadcast together. A small-c entry may not hide behind a large c elsewhere.
+    """
+    if not isinstance(c, torch.Tensor):
+        c = np.asarray(c)
+    if not isinstance(lam, torch.Tensor):
+        lam = np.asarray(lam)
+    bad = abs(lam) - c > 1e-12 * c
+    if not bad.any():
+        return
+    bad, lam, c = np.broadcast_arrays(*(x.detach().cpu().numpy() if isinstance(x, torch.Tensor)
+                                        else x for x in (bad, lam, c)))
+    i = np.unravel_index(int(np.argmax(bad)), bad.shape)
+    where = f" at index {tuple(int(k) for k in i)}" if bad.ndim else ""
+    raise ValueError(f"lam must satisfy |lam| <= c entry by entry (else the weights are "
+                     f"imaginary); {int(bad.sum())} entries break it, the first{where}: "
+                     f"lam = {float(lam[i]):.6g}, c = {float(c[i]):.6g}")
+
+
 def _check_array(name: str, a, ndim, min_size, low, low_open, isfinite, count_bad, minimum):
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)

@@ -98,10 +98,12 @@ def _flow_one(ode: _DualODE, t_end, tol, t_max, rtol, atol, method):
     m0 = np.zeros(ode.n)
     if t_end is None and ode.loss(m0) <= tol:
         return m0, 0.0, 0
-    if t_end is None and _loss_floor(ode) > tol:  # else the flow would run on to t_max
+    floor = _loss_floor(ode) if t_end is None else None
+    if floor is not None and floor > tol:  # else the flow would run on to t_max
         raise FlowError(f"the loss cannot fall below tol = {tol:.3g}: X beta = y has no "
-                        f"solution (its least-squares loss is {_loss_floor(ode):.3g}), so the "
-                        f"flow never stops; fit consistent data, or raise tol")
+                        f"solution on the coordinates that can move (its least-squares loss "
+                        f"is {floor:.3g}), so the flow never stops; fit consistent data, or "
+                        f"raise tol")
     if t_end is not None and t_end * np.linalg.norm(ode.jac(0.0, m0)) < rtol:
         # m(t) = t m'(0) + O(t² ||J|| |m'(0)|): one Euler step is exact to rtol, where the
         # integrators' step-size control may fail (LSODA loops forever at t = 1e-170)

@@ -116,12 +116,9 @@ def _lr_tensor(lr, M: int, device) -> torch.Tensor:
         lr_t = torch.tensor([check.real("lr", lr, low=0.0, low_open=True)], dtype=torch.float64)
     else:
         lr_t = check.array("lr", lr, low=0.0, low_open=True)
-        if lr_t.ndim != 1:
+        if lr_t.ndim != 1 or lr_t.shape[0] not in (1, M):
             raise ValueError(f"lr must be a number or have one entry per network (M = {M}), "
                              f"got shape {tuple(lr_t.shape)}")
-        if lr_t.shape[0] not in (1, M):
-            raise ValueError(f"lr must be a number or have one entry per network (M = {M}), "
-                             f"got {lr_t.shape[0]} entries")
     return lr_t.to(device).reshape(-1, 1)
 
 

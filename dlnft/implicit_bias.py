@@ -85,19 +85,8 @@ def ft_scale(beta_pt, c, lam, gamma) -> np.ndarray:
     lam = _arr("lam", lam)
     gamma = _arr("gamma", gamma, low=0.0)
     beta_pt, c, lam, gamma = _broadcast(beta_pt=beta_pt, c=c, lam=lam, gamma=gamma)
-    _check_lam(c, lam)
+    check.lam_within_c(c, lam)
     return (c + lam) * (1.0 + np.hypot(1.0, beta_pt / c)) + 0.5 * gamma**2
-
-
-def _check_lam(c: np.ndarray, lam: np.ndarray) -> None:
-    """|λ| <= c entry by entry (to a relative 1e-12 of each entry's own c), else ValueError."""
-    bad = np.abs(lam) - c > 1e-12 * c
-    if bad.any():
-        i = np.unravel_index(int(np.argmax(bad)), bad.shape)
-        where = f" at index {tuple(int(k) for k in i)}" if bad.ndim else ""
-        raise ValueError(f"lam must satisfy |lam| <= c entry by entry (else the weights are "
-                         f"imaginary); {int(bad.sum())} entries break it, the first{where}: "
-                         f"lam = {float(lam[i]):.6g}, c = {float(c[i]):.6g}")
 
 
 def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
@@ -348,7 +337,7 @@ def layer_split(beta, c, lam) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     c = _arr("c", c, low=0.0, low_open=True)
     lam = _arr("lam", lam)
     beta, c, lam = _broadcast(beta=beta, c=c, lam=lam)
-    _check_lam(c, lam)
+    check.lam_within_c(c, lam)
     h, mag, lam_abs = np.hypot(beta, c), np.abs(beta), np.abs(lam)
     gap = (c - lam_abs) * (c + lam_abs)                             # c² − λ² >= 0
     root = np.sqrt(np.clip(gap, 0.0, None)) / c
@@ -387,7 +376,7 @@ def merged_first_layer(beta, c, lam) -> np.ndarray:
     c = _arr("c", c, low=0.0, low_open=True)
     lam = _arr("lam", lam)
     beta, c, lam = _broadcast(beta=beta, c=c, lam=lam)
-    _check_lam(c, lam)
+    check.lam_within_c(c, lam)
     return np.sqrt(np.clip(c + lam, 0.0, None) * (1.0 + np.hypot(1.0, beta / c)))
 
 
@@ -457,7 +446,7 @@ def predict_finetune(task_pt, task_ft, *, c, lam, gamma, rule: str = "merged",
     lam = _vector("lam", lam, d)
     gamma = check.real("gamma", gamma, low=0.0)
     tol = check.real("tol", tol, low=0.0, low_open=True)
-    _check_lam(c, lam)
+    check.lam_within_c(c, lam)
     if X_ft.shape[1] != d:
         raise ValueError(f"task_ft has {X_ft.shape[1]} features but task_pt has d = {d}")
     beta_pt = _solve(X_pt, y_pt, c, np.zeros(d), tol, MAX_ITER, None).beta

@@ -91,13 +91,7 @@ class DiagonalNet:
         if len(full) > 2:
             raise ValueError(f"networks are (M, d) at most, got shape {tuple(full)}")
         c_t, lam_t = c_t.expand(full), lam_t.expand(full)
-        # each entry against its own c: a small-c entry may not hide behind a large one
-        bad = lam_t.abs() - c_t > 1e-12 * c_t
-        if bool(bad.any()):
-            i = tuple(int(k) for k in torch.nonzero(bad)[0])
-            raise ValueError(f"lam must satisfy |lam| <= c entry by entry (else the weights "
-                             f"are imaginary); {int(bad.sum())} entries break it, the first at "
-                             f"index {i}: lam = {lam_t[i].item():.6g}, c = {c_t[i].item():.6g}")
+        check.lam_within_c(c_t, lam_t)
         w = torch.sqrt(torch.clamp((c_t + lam_t) / 2, min=0.0))
         v = torch.sqrt(torch.clamp((c_t - lam_t) / 2, min=0.0))
         w, v = w.reshape(-1, full[-1]), v.reshape(-1, full[-1])

@@ -159,7 +159,18 @@ def test_inconsistent_data_raise_at_once():
     X[4] = X[0]
     y = rng.standard_normal(5)
     net = DiagonalNet.from_scales(1.0, 0.0, shape=(1, 10))
-    with pytest.raises(FlowError, match=r"has no solution \(its least-squares loss is 0.135\)"):
+    with pytest.raises(FlowError, match=r"has no solution on the coordinates that can move "
+                                        r"\(its least-squares loss is 0.135\)"):
+        _within(120, lambda: flow(net, X, y))
+
+
+def test_data_that_only_frozen_coordinates_could_fit_raise_at_once():
+    """X beta = y has a solution, but not on the coordinates whose weights are all 0 (they
+    never move): the message says which equation has none."""
+    X, y = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([1.0, 1.0])
+    net = DiagonalNet.from_weights(*(np.array([1.0, 0.0]) for _ in range(4)))
+    with pytest.raises(FlowError, match=r"has no solution on the coordinates that can move "
+                                        r"\(its least-squares loss is 0.25\)"):
         _within(120, lambda: flow(net, X, y))
 
 

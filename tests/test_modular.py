@@ -3,17 +3,10 @@ import dataclasses
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from dlnft.experiments import EXPERIMENTS, modular
 from dlnft.experiments.modular import ModularConfig, build_transformer
-
-
-def _uncut_logits(model, x):
-    """Every block on every position, then the last position read out."""
-    h = model.embed(x) + model.pos.weight
-    for block in model.blocks:
-        h = block(h)
-    return model.unembed(h[:, -1])
 
 
 @pytest.mark.parametrize("n_layers", [1, 2])
@@ -23,8 +16,14 @@ def test_last_position_cut_gives_the_uncut_logits(n_layers):
     model = build_transformer(config)
     x = torch.randint(0, config.p + len(modular.OPS) + 1, (64, modular.TOKENS_PER_INPUT))
     with torch.no_grad():
-        cut, uncut = model(x), _uncut_logits(model, x)
+        cut, uncut = model(x), model(x, last_only=False)
     assert cut.shape == (64, config.p)
+    flops = []
+    for last_only in (True, False):
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(x, last_only=last_only)
+        flops.append(counter.get_total_flops())
+    assert flops[1] > flops[0]  # last_only=False really computes every position
     assert torch.allclose(cut, uncut, rtol=1e-5, atol=1e-6 * float(uncut.abs().max()))
 
 

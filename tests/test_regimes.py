@@ -67,6 +67,14 @@ def test_regime_refuses_bad_arguments(kwargs, name):
         regime(C, 0.0, 1.0, **kwargs)
 
 
+def test_regime_refuses_a_bad_margin_before_any_solve(monkeypatch):
+    def solve(*_, **__):
+        raise AssertionError("ft_theory ran before the margin was checked")
+    monkeypatch.setattr(regimes, "ft_theory", solve)
+    with pytest.raises(ValueError, match="margin"):
+        regime(C, 0.0, 1.0, margin=-1.0)
+
+
 def test_contrasts_and_classify_refuse_bad_inputs():
     with pytest.raises(ValueError, match="2 x 2 design"):
         contrasts({(0.05, 0.0): 1.0, (0.05, 1.0): 1.0})

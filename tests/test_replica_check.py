@@ -69,3 +69,24 @@ def test_arguments_are_checked():
         checks.replica_check({("II", 0.5): {0.1: np.ones(3)}}, SETTINGS, delta=DELTA, **TASK)
     with pytest.raises(ValueError, match="delta"):
         checks.replica_check({}, SETTINGS, delta=-1.0, **TASK)
+
+
+def test_alpha_pt_none_is_oracle_and_zero_is_refused(monkeypatch):
+    """alpha_pt=None draws the tasks at α_PT = 0.5 and pretrains by the oracle; alpha_pt=0 is
+    refused by the task draw, not read as None."""
+    drawn, make_tasks = [], checks.make_tasks
+
+    def record(**kw):
+        drawn.append(kw["alpha_pt"])
+        return make_tasks(**kw)
+
+    def no_pt_flow(*_):
+        raise AssertionError("pretraining ran by gradient flow")
+    monkeypatch.setattr(checks, "make_tasks", record)
+    monkeypatch.setattr(checks, "_pt_flow", no_pt_flow)
+    kw = dict(d=8, alpha_ft=0.5, omega=0.5, c=0.1, lam=0.0, gamma=0.0, seed=0, rho_pt=0.5,
+              rho_ft=0.25)
+    assert np.isfinite(checks.trained_ft_error(**kw))
+    with pytest.raises(ValueError, match="alpha_pt must be > 0"):
+        checks.trained_ft_error(alpha_pt=0, **kw)
+    assert drawn == [0.5, 0]

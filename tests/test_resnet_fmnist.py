@@ -52,9 +52,33 @@ def test_fashion_mnist_missing_error(tmp_path, monkeypatch):
     with pytest.raises(D.MissingDataError) as err:
         D.load_fashion_mnist(True, tmp_path / "data", download=False)
     msg = str(err.value)
-    assert "apt-get install dataset-fashion-mnist" in msg and "--download" in msg
+    assert "apt-get install dataset-fashion-mnist" in msg
+    assert "python -m dlnft.experiments resnet_fmnist --download" in msg
+    assert "DLNFT_DOWNLOAD=1" in msg
     assert str(tmp_path / "data" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte") in msg
     assert not (tmp_path / "data").exists()
+
+
+def test_fashion_mnist_download_advice_is_true(tmp_path, monkeypatch):
+    """The experiment the message names reads Fashion-MNIST, and DLNFT_DOWNLOAD=1 (which its
+    --download sets) makes the loader download it (here a stand-in: nothing is fetched)."""
+    assert {c.dataset for c in EXPERIMENTS["resnet_fmnist"].configs("smoke", None)} == {
+        "fashion_mnist"}
+    monkeypatch.setattr(D, "FASHION_MNIST_DEBIAN", tmp_path / "no-such-folder")
+    asked = []
+
+    class Download(Exception):
+        pass
+
+    class FashionMNIST(D.FashionMNIST):  # the same name: the same folders
+        def __init__(self, root, train=True, download=False):
+            asked.append(download)
+            raise Download
+    monkeypatch.setattr(D, "FashionMNIST", FashionMNIST)
+    monkeypatch.setenv("DLNFT_DOWNLOAD", "1")
+    with pytest.raises(Download):
+        D.load_fashion_mnist(True, tmp_path / "data")
+    assert asked == [True]
 
 
 def test_one_channel_resnet_and_config_checks():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -617,6 +618,46 @@ def test_valid_lam_is_kept_entry_by_entry(d, data):
     assert np.all(ib.ft_scale(0.0, c, lam, 0.0) >= 0)
 
 
+class _Reached(Exception):
+    """Raised in place of the work that follows a function's argument checks."""
+
+
+@pytest.mark.parametrize("frac, ok", [(1.0, True), (1 + 1e-13, True), (1 + 1e-9, False),
+                                      (1.5, False)])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("c", [1e-3, 1.0])
+def test_every_entry_point_draws_the_lam_line_in_one_place(monkeypatch, c, sign, frac, ok):
+    """from_scales, the closed forms, the exact theory and the trained-network check accept
+    and refuse the same |lam| against c, with the same slack (a relative 1e-12) and message."""
+    from dlnft.theory import checks, ptft
+
+    def reached(*_, **__):
+        raise _Reached
+    monkeypatch.setattr(checks, "make_tasks", reached)  # the first step after the checks
+    monkeypatch.setattr(ptft, "ft_scale", reached)
+    lam = sign * c * frac
+    calls = {
+        "from_scales": lambda: DiagonalNet.from_scales(c, lam, shape=(1, 3)),
+        "ft_scale": lambda: ib.ft_scale(0.5, c, lam, 0.0),
+        "ft_theory": lambda: theory.ft_theory(0.5, rho_pt=0.2, rho_ft=0.2, omega=0.5, c=c,
+                                              lam=lam, gamma=1.0),
+        "trained_ft_error": lambda: checks.trained_ft_error(
+            d=4, alpha_ft=0.5, omega=0.5, c=c, lam=lam, gamma=0.0, seed=0, rho_pt=0.5,
+            rho_ft=0.5),
+    }
+    for name, call in calls.items():
+        if ok:
+            try:
+                call()
+            except _Reached:
+                pass
+        else:
+            with pytest.raises(ValueError, match=r"lam must satisfy \|lam\| <= c entry by "
+                                                 r"entry") as info:
+                call()
+            assert f"lam = {lam:.6g}, c = {c:.6g}" in str(info.value), name
+
+
 # --- one clear line instead of a silent or raw failure ---------------------------------------
 
 @pytest.mark.parametrize("blowup", [math.nan, math.inf, 0.5, "1e8"])
@@ -635,11 +676,12 @@ def test_gd_takes_a_zero_dimensional_lr(lr):
                                rtol=1e-6)      # torch.tensor(0.1) is float32
 
 
-def test_gd_names_lr_of_the_wrong_shape():
+@pytest.mark.parametrize("shape", [(2, 1), (3,)])
+def test_gd_names_lr_of_the_wrong_shape(shape):
     net = DiagonalNet.from_scales(1.0, 0.0, shape=(2, 3))
-    with pytest.raises(ValueError, match=r"lr must be a number or have one entry per network "
-                                         r"\(M = 2\), got shape \(2, 1\)"):
-        gd(net, np.eye(3), np.ones(3), lr=np.full((2, 1), 0.1), steps=1)
+    message = f"lr must be a number or have one entry per network (M = 2), got shape {shape}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        gd(net, np.eye(3), np.ones(3), lr=np.full(shape, 0.1), steps=1)
 
 
 def test_net_index_out_of_range_is_refused():

@@ -154,8 +154,9 @@ def load_fashion_mnist(train: bool = True, root: str | os.PathLike = DATA_ROOT,
                 f"Fashion-MNIST is not on disk. Install Debian's package, whose files dlnft "
                 f"decompresses into {files[0].parent}:\n  apt-get install "
                 f"dataset-fashion-mnist\n(it puts them in {FASHION_MNIST_DEBIAN}), or place "
-                f"these files:\n  {listing}\nor let dlnft download them (about 30 MB): pass "
-                f"--download to the experiment (or set DLNFT_DOWNLOAD=1).")
+                f"these files:\n  {listing}\nor let dlnft download them (about 30 MB): add "
+                f"--download to the experiment's command, as in\n  python -m dlnft.experiments "
+                f"resnet_fmnist --download\n(or set DLNFT_DOWNLOAD=1).")
     ds = FashionMNIST(str(root), train=train)
     return ds.data.numpy()[..., None], ds.targets.numpy().astype(np.int64)
 

@@ -170,15 +170,21 @@ class ModularTransformer(nn.Module):
         self.blocks = nn.ModuleList(_Block(d_model, n_heads, d_mlp) for _ in range(n_layers))
         self.unembed = nn.Linear(d_model, p, bias=False)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The residual stream at the last position, (N, d_model): what the unembedding reads."""
+    def features(self, x: torch.Tensor, last_only: bool = True) -> torch.Tensor:
+        """The residual stream at the last position, (N, d_model): what the unembedding reads.
+
+        ``last_only=False`` computes every position in every block (the same numbers up to
+        rounding, at more cost), to compare with the cut.
+        """
         h = self.embed(x) + self.pos.weight
+        last = len(self.blocks) - 1 if last_only else -1
         for i, block in enumerate(self.blocks):
-            h = block(h, last_only=i == len(self.blocks) - 1)
+            h = block(h, last_only=i == last)
         return h[:, -1]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.unembed(self.features(x))
+    def forward(self, x: torch.Tensor, last_only: bool = True) -> torch.Tensor:
+        """Logits over the p residues, (N, p); ``last_only`` as in :meth:`features`."""
+        return self.unembed(self.features(x, last_only))
 
 
 def transformer_groups(n_layers: int) -> dict[str, tuple[str, ...]]:

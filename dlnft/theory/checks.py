@@ -43,14 +43,6 @@ def _pt_flow(d, seed, omega, c, lam, alpha_pt, rho_pt, rho_ft, noise):
     return tuple(w.numpy().copy() for w in out.weights())
 
 
-def _pretrained(pt, c, lam, alpha_pt, key):
-    """A network at the end of pretraining (shape (1, d))."""
-    if alpha_pt is None:
-        # α_PT >= 1 pins β_PT = β*_PT, and the conserved c, λ then fix the weights (R3)
-        return DiagonalNet.from_weights(*layer_split(pt.beta_star, c, lam))
-    return DiagonalNet.from_weights(*_pt_flow(*key))
-
-
 def trained_ft_error(*, d: int, alpha_ft: float, omega: float, c: float, lam: float,
                      gamma: float, seed: int, rho_pt: float, rho_ft: float,
                      alpha_pt: float | None = None, noise: float = 0.0) -> float:
@@ -58,18 +50,26 @@ def trained_ft_error(*, d: int, alpha_ft: float, omega: float, c: float, lam: fl
 
     Tasks from :func:`dlnft.tasks.make_tasks` (d, α_FT, ρ_PT, ρ_FT, ω, label-noise variance
     σ₀² = ``noise``, ``seed``). Pretraining: with ``alpha_pt=None`` oracle (the network where
-    pretraining converges when the data pin β_PT = β*_PT); otherwise gradient flow on the PT
-    task with n_PT = α_PT d samples from the initialization (c, λ). Fine-tuning: gradient flow
-    from the merged re-initialization with readout scale γ until the loss is below 1e-12.
+    pretraining converges when the data pin β_PT = β*_PT; the tasks are then drawn as with
+    α_PT = 0.5, whose PT samples fix the random stream of the FT task and are not used);
+    otherwise gradient flow on the PT task with n_PT = α_PT d samples (α_PT > 0) from the
+    initialization (c, λ). Fine-tuning: gradient flow from the merged re-initialization with
+    readout scale γ until the loss is below 1e-12.
     """
     d = check.integer("d", d, low=1)
     c = check.real("c", c, low=0.0, low_open=True)
-    lam = check.real("lam", lam, low=-c, high=c)
+    lam = check.real("lam", lam)
+    check.lam_within_c(c, lam)
     gamma = check.real("gamma", gamma, low=0.0)
-    pt, ft = make_tasks(d=d, alpha_pt=alpha_pt or 0.5, alpha_ft=alpha_ft, omega=omega,
-                        rho_pt=rho_pt, rho_ft=rho_ft, noise=noise, seed=seed)
-    key = (d, seed, omega, c, lam, alpha_pt, rho_pt, rho_ft, noise)
-    net = finetune_init(_pretrained(pt, c, lam, alpha_pt, key), gamma)
+    pt, ft = make_tasks(d=d, alpha_pt=0.5 if alpha_pt is None else alpha_pt,
+                        alpha_ft=alpha_ft, omega=omega, rho_pt=rho_pt, rho_ft=rho_ft,
+                        noise=noise, seed=seed)
+    if alpha_pt is None:
+        # α_PT >= 1 pins β_PT = β*_PT, and the conserved c, λ then fix the weights (R3)
+        weights = layer_split(pt.beta_star, c, lam)
+    else:
+        weights = _pt_flow(d, seed, omega, c, lam, alpha_pt, rho_pt, rho_ft, noise)
+    net = finetune_init(DiagonalNet.from_weights(*weights), gamma)
     beta = flow(net, ft.X, ft.y, tol=FLOW_TOL, rtol=FLOW_RTOL,
                 atol=FLOW_ATOL).net.beta().numpy()[0]
     return float(np.sum((beta - ft.beta_star) ** 2) / d)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate as check
-from ..implicit_bias import _check_lam, ft_scale
+from ..implicit_bias import ft_scale
 from .denoiser import denoise
 from .fixed_point import NODES, FixedPoint, Group, gauss_hermite, solve
 
@@ -143,7 +143,7 @@ def ft_theory(alpha_ft, *, rho_pt: float, rho_ft: float, omega: float, c, lam, g
                          f"shapes {[a.shape for a in arrays]}") from exc
     shape = arrays[0].shape
     alpha_ft, c, lam, gamma = (a.ravel() for a in arrays[:4])
-    _check_lam(c, lam)  # before any solve
+    check.lam_within_c(c, lam)  # before any solve
 
     if alpha_pt is None:
         beta_on = np.full((c.size, 1), a_pt)

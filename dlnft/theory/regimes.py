@@ -104,5 +104,5 @@ def regime(c, lam, gamma, *, margin: float = MARGIN, **design) -> np.ndarray:
 
     margin as in :func:`classify`; the other keyword arguments as in :func:`design_errors`.
     """
-    margin = check.real("margin", margin, low=0.0, low_open=True)
+    margin = check.real("margin", margin, low=0.0, low_open=True)  # before the solves
     return classify(*regime_indices(c, lam, gamma, **design), margin=margin)

@@ -5,7 +5,8 @@ A sweep is a list of run configs (sweep point × seed). Each finished run is wri
 config, metrics, scale and provenance (git commit, device, torch version, date, wall time) and
 a checksum of all that. A run whose file is present and valid is skipped, so an interrupted
 sweep resumes where it stopped; a file that is corrupt, truncated or edited by hand (its
-checksum no longer matches), or holds another config, is reported with a warning and re-run.
+checksum no longer matches), or holds another config, experiment or scale, is reported with a
+warning and re-run. A sweep and a merge judge a run file by the same test.
 
 :func:`merge` collects runs into ``data/results/NAME.json`` (full scale; smoke sweeps go to
 ``NAME-smoke.json``), and :func:`load` reads it back. The per-run files are not committed, so
@@ -156,10 +157,26 @@ def _read_json(path: Path):
     return json.loads(path.read_text())
 
 
-def load_run(path: Path, config) -> dict | None:
-    """The recorded run at ``path`` if it is valid JSON for this config with a matching
-    checksum, else None (warns if the file exists but is corrupt, truncated, unreadable, edited
-    by hand or for another config). A folder in the file's place is a ResultsError."""
+def _check_run_file(path: Path, record, name: str, scale: str | None, wanted: bool) -> bool:
+    """Whether the run file ``path`` holding ``record`` is a run of NAME at ``scale``: the one
+    test of a run file, for resuming a sweep (:func:`load_run`) and for :func:`merge`.
+
+    ValueError, saying what is wrong, when it is no valid run of NAME (see
+    :func:`_valid_record`) or the file's name is not the hash of its config. Else True when it
+    says its scale is ``scale``, or says none and is ``wanted`` (one of the sweep's configs);
+    False when it is a run of another scale.
+    """
+    _valid_record(record, name)
+    if path.stem != _dict_hash(record["config"]):
+        raise ValueError("its name is not the hash of its config")
+    return record.get("scale", scale if wanted else None) == scale
+
+
+def load_run(path: Path, config, name: str, scale: str | None) -> dict | None:
+    """The recorded run at ``path`` if it is a valid run of experiment ``name`` at ``scale``
+    for this config (see :func:`_check_run_file`; ``scale`` None: a run recorded without one),
+    else None (warns if the file exists but is corrupt, truncated, unreadable, edited by hand,
+    for another config, experiment or scale). A folder in the file's place is a ResultsError."""
     path = Path(path)
     if path.is_dir():
         raise ResultsError(f"{path} is a folder, not a run file; remove it and run again")
@@ -169,7 +186,9 @@ def load_run(path: Path, config) -> dict | None:
         record = _read_json(path)
         if not isinstance(record, dict) or record.get("config") != config_dict(config):
             raise ValueError("it holds another config")
-        return _valid_record(record, record.get("name"))
+        if not _check_run_file(path, record, name, scale, wanted=True):
+            raise ValueError(f"it is a run of scale {record['scale']!r}, not {scale!r}")
+        return record
     except (ValueError, OSError) as exc:
         warnings.warn(f"{path} is corrupt or incomplete ({exc}); running it again", stacklevel=2)
         return None
@@ -186,7 +205,7 @@ def run_one(name: str, fn, config, out: str | os.PathLike = RESULTS, *,
     if scale is not None:
         _check_scale(scale)
     path = run_path(out, name, config)
-    record = load_run(path, config)
+    record = load_run(path, config, name, scale)
     if record is not None:
         return record
     start = datetime.datetime.now(datetime.timezone.utc)
@@ -253,15 +272,13 @@ def _run_files(name: str, out, scale: str, wanted: set) -> dict:
     found = {}
     for path in sorted((Path(out) / "runs" / name).glob("*.json")):
         try:
-            record = _valid_record(_read_json(path), name)
-            if path.stem != _dict_hash(record["config"]):
-                raise ValueError("its name is not the hash of its config")
+            record = _read_json(path)
+            if not _check_run_file(path, record, name, scale, wanted=path.stem in wanted):
+                continue                               # a run of the other scale
         except (ValueError, OSError) as exc:
             warnings.warn(f"{path} is left out of the merge ({exc})", stacklevel=3)
             continue
-        key = path.stem
-        if record.get("scale", scale if key in wanted else None) == scale:
-            found[key] = record
+        found[path.stem] = record
     return found
 
 

@@ -111,12 +111,30 @@ def test_merge_reports_and_leaves_out_invalid_runs(tmp_path):
     assert data["missing"] == [config_hash(quick([0])[0])]
 
 
+def test_load_returns_the_valid_runs_once_each(tmp_path):
+    """A merged file edited by hand (a run changed, a run listed twice): ``load`` gives its
+    valid runs, one per config, counts only those, and warns about the one it leaves out."""
+    launch("toy", quick(range(3)), tmp_path, scale="smoke")
+    path = merged_path("toy", tmp_path, "smoke")
+    data = json.loads(path.read_text())
+    data["runs"][0]["metrics"]["loss"] = 123.0
+    data["runs"].append(data["runs"][1])
+    path.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match=f"{path}: run 0 is left out .*checksum"):
+        loaded = load("toy", tmp_path, "smoke")
+    assert [r["config"]["seed"] for r in loaded["runs"]] == [1, 2]
+    assert loaded["n_runs"] == 2
+    assert loaded["wall_s"] == pytest.approx(sum(r["wall_s"] for r in loaded["runs"]))
+    assert {k: loaded[k] for k in ("name", "scale", "provenance", "missing")} == \
+        {k: data[k] for k in ("name", "scale", "provenance", "missing")}
+
+
 def test_runs_of_the_other_scale_stay_out(tmp_path):
     launch("toy", quick(range(2)), tmp_path, scale="smoke")
     launch("toy", quick([5], steps=1000), tmp_path, scale="full")
     assert [r["config"]["seed"] for r in merged(tmp_path, "full")["runs"]] == [5]
     assert [r["config"]["seed"] for r in merged(tmp_path, "smoke")["runs"]] == [0, 1]
-    assert [r["config"]["seed"] for r in results.runs("toy", tmp_path, "full")] == [5]
+    assert [r["config"]["seed"] for r in load("toy", tmp_path, "full")["runs"]] == [5]
 
 
 # --- resume from the merged file, and runs of older commits -----------------------------------

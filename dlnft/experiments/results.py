@@ -9,11 +9,11 @@ checksum no longer matches), or holds another config, experiment or scale, is re
 warning and re-run. A sweep and a merge judge a run file by the same test.
 
 :func:`merge` collects runs into ``data/results/NAME.json`` (full scale; smoke sweeps go to
-``NAME-smoke.json``), and :func:`load` reads it back. The per-run files are not committed, so
-the merged file is the durable store: a merge keeps every valid run already in it and adds
-every valid run file of the experiment at that scale (other seeds and sweep points included),
-one per config; a run already in the merged file counts as recorded when a sweep resumes,
-also on a fresh clone.
+``NAME-smoke.json``), and :func:`load` reads it back, its valid runs only. The per-run files
+are not committed, so the merged file is the durable store: a merge keeps every valid run
+already in it and adds every valid run file of the experiment at that scale (other seeds and
+sweep points included), one per config; a run already in the merged file counts as recorded
+when a sweep resumes, also on a fresh clone.
 """
 from __future__ import annotations
 
@@ -246,12 +246,10 @@ def _read_merged(path: Path, scale: str) -> dict | None:
     return data
 
 
-def recorded(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> dict:
-    """The valid runs of the merged file ``merged_path(name, out, scale)``, by config hash
-    ({} when there is none). A run whose checksum fails is reported with a warning naming the
-    file and left out."""
-    path = merged_path(name, out, scale)
-    data = _read_merged(path, scale)
+def _valid_runs(data: dict | None, path: Path, name: str, scale: str) -> dict:
+    """The valid runs of the merged file ``data`` (read from ``path``), by config hash, the
+    first of each config; a run that is invalid or of another scale is reported with a warning
+    naming the file and left out."""
     found = {}
     for i, record in enumerate(data["runs"] if data else []):
         try:
@@ -259,10 +257,18 @@ def recorded(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -
             if record.get("scale", scale) != scale:
                 raise ValueError(f"it is a run of scale {record['scale']!r}")
         except ValueError as exc:
-            warnings.warn(f"{path}: run {i} is left out ({exc})", stacklevel=2)
+            warnings.warn(f"{path}: run {i} is left out ({exc})", stacklevel=3)
             continue
         found.setdefault(_dict_hash(record["config"]), record)
     return found
+
+
+def recorded(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> dict:
+    """The valid runs of the merged file ``merged_path(name, out, scale)``, by config hash
+    ({} when there is none), one per config. A run whose checksum fails is reported with a
+    warning naming the file and left out."""
+    path = merged_path(name, out, scale)
+    return _valid_runs(_read_merged(path, scale), path, name, scale)
 
 
 def _run_files(name: str, out, scale: str, wanted: set) -> dict:
@@ -333,11 +339,15 @@ def merge(name: str, configs, out: str | os.PathLike = RESULTS, *, scale: str) -
 def load(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> dict | None:
     """The merged results of NAME at ``scale`` (see :func:`merged_path`), or None when they
     have not been recorded. ResultsError when the file is not valid JSON or holds another
-    scale (a smoke sweep never passes for full-scale results)."""
-    return _read_merged(merged_path(name, out, scale), scale)
+    scale (a smoke sweep never passes for full-scale results).
 
-
-def runs(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> list[dict]:
-    """The valid runs of NAME's merged results at ``scale`` ([] when none are recorded); a run
-    whose checksum fails is left out with a warning."""
-    return list(recorded(name, out, scale).values())
+    ``runs`` holds the valid runs only, one per config (as :func:`recorded` finds them: a run
+    that is invalid, e.g. edited by hand, is reported with a warning and left out), and
+    ``n_runs`` and ``wall_s`` count those runs.
+    """
+    path = merged_path(name, out, scale)
+    data = _read_merged(path, scale)
+    if data is None:
+        return None
+    runs = list(_valid_runs(data, path, name, scale).values())
+    return {**data, "n_runs": len(runs), "wall_s": sum(r["wall_s"] for r in runs), "runs": runs}

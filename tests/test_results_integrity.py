@@ -22,6 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -240,6 +241,19 @@ def test_seeds_are_distinct_or_refused(seeds):
 def test_seeds_outside_int64_are_refused(seed):
     with pytest.raises(ValueError, match=r"seeds must be in \[0, 2\*\*63 - 1\]"):
         EXPERIMENTS["modular"].configs("smoke", [seed])
+
+
+def test_numpy_seeds_become_ints():
+    """A NumPy integer seed is taken as the int it holds: the config hashes, its run records."""
+    configs = EXPERIMENTS["modular"].configs("smoke", [np.int64(3), np.uint8(4)])
+    assert [c.seed for c in configs] == [3, 4, 3, 4]
+    assert all(type(c.seed) is int for c in configs)
+    assert config_hash(configs[0]) == config_hash(dataclasses.replace(configs[0], seed=3))
+    with pytest.raises(ValueError, match=r"seeds must be distinct, got \[3\]"):
+        EXPERIMENTS["modular"].configs("smoke", [3, np.int64(3)])
+    for bad in (True, 3.0, "3"):
+        with pytest.raises(TypeError, match="seeds must be integers"):
+            EXPERIMENTS["modular"].configs("smoke", [bad])
 
 
 def test_summary_refuses_a_run_listed_twice():

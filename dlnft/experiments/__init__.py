@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import operator
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import balance, modular, resnet
 from .modular import ModularConfig, modular_dataset, modular_table
 from .resnet import FashionResNetConfig, ResNetConfig
+
+SEED_MAX = 2**63 - 1
+"""The largest seed (seeds are int64 in torch and NumPy)."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,9 @@ class Experiment:
     def configs(self, scale: str, seeds=None) -> list:
         """Every run of the sweep at ``scale``: the product of the sweep's values × seeds.
 
-        seeds: distinct integers in [0, 2**63 - 1] (default: the experiment's); a seed given
-        twice is refused, since it would record one run twice.
+        seeds: distinct integers in [0, 2**63 - 1] (default: the experiment's), of any integer
+        type (NumPy's too; stored as int); a seed given twice is refused, since it would record
+        one run twice.
         """
         if scale not in ("smoke", "full"):
             raise ValueError(f"scale must be 'smoke' or 'full', got {scale!r}")
@@ -53,9 +59,11 @@ class Experiment:
         for s in seeds:
             if isinstance(s, bool) or not hasattr(s, "__index__"):  # an integer of any kind
                 raise TypeError(f"seeds must be integers, got {s!r}")
-            if not 0 <= s <= 2**63 - 1:
+        seeds = tuple(map(operator.index, seeds))           # int, as JSON and hashing need
+        for s in seeds:
+            if not 0 <= s <= SEED_MAX:
                 raise ValueError(f"seeds must be in [0, 2**63 - 1] (int64), got {s}")
-        repeated = sorted({int(s) for s in seeds if seeds.count(s) > 1})
+        repeated = sorted(s for s, n in Counter(seeds).items() if n > 1)
         if repeated:
             raise ValueError(f"seeds must be distinct, got {repeated} more than once")
         out = []

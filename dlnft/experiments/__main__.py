@@ -24,13 +24,10 @@ import torch
 from .._progress import bar
 from ..gd import GDDivergedError
 from ..scale import get_scale
-from . import EXPERIMENTS
+from . import EXPERIMENTS, SEED_MAX
 from .data import DATA_ROOT, MissingDataError, load_cifar100, load_svhn
 from .results import (RESULTS, ResultsError, check_writable, config_hash, load_run, merge,
                       provenance, recorded, run_one, run_path)
-
-SEED_MAX = 2**63 - 1
-"""The largest seed (seeds are int64 in torch and NumPy)."""
 
 
 def _seed(text: str) -> int:

@@ -1,20 +1,22 @@
 """The results appendix (a local Sphinx extension): every recorded result, read at build time.
 
 The directive ``results-appendix`` reads the merged full-scale results ``data/results/NAME.json``
-(``NAME-smoke.json`` files are skipped: smoke runs are never results) and emits one table row
-per file: the experiment, what it is (its description in the registry
+through :func:`dlnft.experiments.results.load`, so that it counts the valid runs only, one per
+config (``NAME-smoke.json`` files are skipped: smoke runs are never results), and emits one
+table row per file: the experiment, what it is (its description in the registry
 :data:`dlnft.experiments.EXPERIMENTS`), the chapters that read it, the command that reproduces
 it, and from the file's provenance the device, dates, wall time, runs, seeds and commit. Since
 the table is made from the files at every build, it cannot drift from them. With no file
 recorded it says so in one sentence.
 
 A recorded file whose experiment has no entry in :data:`CHAPTERS` or in the registry, or that
-cannot be read, is a build warning (an error under ``-W``).
+cannot be read, is a build warning (an error under ``-W``), and so is a run that ``load`` leaves
+out (corrupt or edited by hand).
 """
 from __future__ import annotations
 
-import json
 import re
+import warnings
 from pathlib import Path
 
 from docutils import nodes
@@ -24,16 +26,17 @@ from sphinx.util.docutils import SphinxDirective
 
 logger = logging.getLogger(__name__)
 
-# Experiment -> the chapters (document names) that plot its recorded file: the one place of
-# this map. A new experiment's recorded file fails the build until it has an entry here.
+# Experiment -> the chapters (document names) whose code reads its recorded file with
+# results.load: the one place of this map. A new experiment's recorded file fails the build
+# until it has an entry here (an empty one while no chapter reads it).
 CHAPTERS: dict[str, tuple[str, ...]] = {
-    "balance": ("chapters/01_conservation",),
-    "modular_scale": ("chapters/02_implicit_bias",),
-    "resnet_groups": ("chapters/03_reuse", "chapters/05_regimes"),
+    "balance": ("chapters/01_conservation", "chapters/08_conclusion"),
+    "modular_scale": ("chapters/02_implicit_bias", "chapters/08_conclusion"),
     "resnet_fmnist": ("chapters/03_reuse", "chapters/04_generalization",
-                      "chapters/05_regimes", "chapters/06_resnets"),
-    "resnet": ("chapters/04_generalization", "chapters/06_resnets"),
-    "modular": ("chapters/05_regimes", "chapters/07_transformers"),
+                      "chapters/05_regimes", "chapters/06_resnets", "chapters/08_conclusion"),
+    "modular": ("chapters/05_regimes", "chapters/07_transformers", "chapters/08_conclusion"),
+    "resnet": (),
+    "resnet_groups": (),
 }
 HEADER = ("Experiment", "Chapters", "Reproduce", "Recorded")
 WIDTHS = (34, 10, 26, 30)
@@ -143,18 +146,25 @@ class ResultsAppendix(SphinxDirective):
         return {name: e.description for name, e in EXPERIMENTS.items()}
 
     def _row(self, path: Path, descriptions: dict[str, str]):
+        from dlnft.experiments import results
+
         location = (self.env.docname, self.lineno)
         try:
-            data = json.loads(path.read_text())
+            with warnings.catch_warnings(record=True) as left_out:
+                warnings.simplefilter("always")
+                data = results.load(path.stem, path.parent, "full")
             name = data["name"]
             summary = summarize(data)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (results.ResultsError, ValueError, KeyError, TypeError,
+                AttributeError) as exc:
             logger.warning(f"results appendix: cannot read {path}: {exc!r}", location=location)
             return None
         if name != path.stem:
             logger.warning(f"results appendix: {path} holds the results of {name!r}",
                            location=location)
             return None
+        for caught in left_out:
+            logger.warning(f"results appendix: {caught.message}", location=location)
         if name not in descriptions:
             logger.warning(f"results appendix: {path.name} is for {name!r}, which "
                            "dlnft.experiments.EXPERIMENTS does not know", location=location)
@@ -166,6 +176,7 @@ class ResultsAppendix(SphinxDirective):
         links = []
         for i, doc in enumerate(CHAPTERS[name]):
             links += ([nodes.Text(", ")] if i else []) + [_doc_link(doc)]
+        links = links or [nodes.Text("none")]
         command = f"python -m dlnft.experiments {name} --scale full"
         what = _entry(nodes.literal(name, name))
         what += nodes.paragraph("", descriptions[name])

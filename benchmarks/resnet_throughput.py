@@ -3,9 +3,10 @@
     python benchmarks/resnet_throughput.py [--images 2048] [--rounds 2] [--batch 128]
                                            [--threads N]
 
-The network of the recorded ``resnet_fmnist`` experiment (torchvision's ResNet-18 with a
-one-channel 7×7 stem and 10 logits, width 64) on the first ``--images`` real Fashion-MNIST
-training images, batch 128, SGD with momentum. Three rates, measured in this same run:
+The network of the recorded ``resnet_fmnist`` experiment, ``FashionResNetConfig.full()``
+(torchvision's ResNet-18 with a one-channel 7×7 stem and 10 logits, width 16; the printed
+header says the width), on the first ``--images`` real Fashion-MNIST training images, batch 128,
+SGD with momentum. Three rates, measured in this same run:
 
 - engine: images/s of ``dlnft.experiments.train.fit`` (uint8 images, per-batch normalization,
   channels_last, per-epoch loss check), one epoch per call;
@@ -78,11 +79,12 @@ def plain_epoch(model, opt, xf, y, batch: int, gen: torch.Generator) -> float:
 def run(images: int = 2048, rounds: int = 2, batch: int = 128) -> dict:
     x_all, y_all = load_fashion_mnist(True)
     x, y = to_device(x_all[:images], y_all[:images], "cpu")
+    cfg = FashionResNetConfig.full()
     torch.manual_seed(0)
-    engine = build_model(FashionResNetConfig.full()).to(memory_format=torch.channels_last)
+    engine = build_model(cfg).to(memory_format=torch.channels_last)
     flops = flops_per_image(engine, x[:batch], y[:batch])
     torch.manual_seed(0)
-    plain = build_model(FashionResNetConfig.full()).to(memory_format=torch.channels_last)
+    plain = build_model(cfg).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(plain.parameters(), lr=LR, momentum=MOMENTUM)
     xf = prepare(x)  # normalized once: the plain loop does no per-batch work of its own
     gen = torch.Generator().manual_seed(0)
@@ -97,8 +99,9 @@ def run(images: int = 2048, rounds: int = 2, batch: int = 128) -> dict:
     engine_rate = images / float(np.median(t_engine[1:]))
     plain_rate = images / float(np.median(t_plain[1:]))
     gemm_flops = float(np.median(gemm))
-    return dict(images=images, batch=batch, rounds=rounds, flops_per_image=flops,
-                engine_images_per_s=engine_rate, plain_images_per_s=plain_rate,
+    return dict(width=cfg.width, images=images, batch=batch, rounds=rounds,
+                flops_per_image=flops, engine_images_per_s=engine_rate,
+                plain_images_per_s=plain_rate,
                 engine_flops_per_s=engine_rate * flops, plain_flops_per_s=plain_rate * flops,
                 gemm_flops_per_s=gemm_flops, threads=torch.get_num_threads())
 
@@ -117,8 +120,9 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     r = run(args.images, args.rounds, args.batch)
     gemm = r["gemm_flops_per_s"]
-    head = (f"Fashion-MNIST ResNet-18 CPU training (width 64, 28x28x1, batch {r['batch']}, "
-            f"{r['images']} images, {r['threads']} thread(s), load {os.getloadavg()[0]:.1f})")
+    head = (f"Fashion-MNIST ResNet-18 CPU training (width {r['width']}, 28x28x1, "
+            f"batch {r['batch']}, {r['images']} images, {r['threads']} thread(s), "
+            f"load {os.getloadavg()[0]:.1f})")
     print(f"{head}: engine {r['engine_images_per_s']:.0f} images/s, "
           f"{r['engine_flops_per_s'] / 1e9:.1f} GFLOP/s at {r['flops_per_image'] / 1e6:.0f} "
           f"MFLOP per image (forward + backward)")

@@ -114,13 +114,21 @@ def visit(site, browser, local_cdn):
     A dict: mirror (the CdnMirror), errors (console), report (PAGE_REPORT), layout (LAYOUT_JS,
     at 1280×900, cells as the reader gets them), overflow (OVERFLOW_JS, collapsed cells opened).
     Saves the page's screenshot and adds its layout numbers to _build/screenshots/layout.json.
+    A page that fails to load is tried once: later visits raise the same error at once.
     """
     seen: dict[str, dict] = {}
+    failed: dict[str, Exception] = {}
     (SCREENSHOTS / "layout.json").unlink(missing_ok=True)     # this session's pages only
 
     def load(page: str) -> dict:
+        if page in failed:
+            raise failed[page]
         if page not in seen:
-            seen[page] = _visit(page, site, browser, local_cdn)
+            try:
+                seen[page] = _visit(page, site, browser, local_cdn)
+            except Exception as exc:
+                failed[page] = exc
+                raise
             _record_layout(page, seen[page])
         return seen[page]
 

@@ -225,7 +225,7 @@ def test_resume_skips_finished_runs_and_reruns_corrupt_ones(tmp_path):
     path.write_text(path.read_text()[:40])  # truncated
     with pytest.warns(UserWarning, match="corrupt"):
         run_one("toy", fn, configs[1], tmp_path)
-    assert calls == [0, 1, 2, 1] and load_run(path, configs[1]) is not None
+    assert calls == [0, 1, 2, 1] and load_run(path, configs[1], "toy", None) is not None
     merged = json.loads(merge("toy", configs + [ModularConfig.smoke(seed=9)], tmp_path,
                               scale="smoke").read_text())
     assert merged["n_runs"] == 3 and len(merged["missing"]) == 1

@@ -171,26 +171,43 @@ def test_ill_conditioned_full_rank_x_is_solved(eps):
         u = np.arcsinh(sol.beta / c)
         off_rows = u - X.T @ np.linalg.lstsq(X.T, u, rcond=None)[0]
         assert np.max(np.abs(off_rows)) <= 1e-8 * np.max(np.abs(u))
+    X[4] = X[0]
     with pytest.raises(ValueError, match="y is not in the range of X .* numerical rank 4"):
-        X[4] = X[0]
         ib.solve(X, y, 1.0)
 
 
-def test_cholesky_and_eigen_row_bases_agree():
-    """Full-rank X takes the Cholesky basis, X with a repeated row the SVD basis: both
-    give orthonormal rows, inverse maps between the duals, and the same interpolator."""
+def test_full_rank_x_takes_the_cholesky_basis_a_repeated_row_the_svd_basis(monkeypatch):
+    """Full-rank X takes the Cholesky basis (L⁻¹ X, through LAPACK's trtri), X with a repeated
+    row the SVD basis: both give orthonormal rows, inverse maps between the duals, and the same
+    interpolator."""
+    calls = []
+
+    def spy(name, f):
+        def counted(*args, **kwargs):
+            calls.append(name)
+            return f(*args, **kwargs)
+        return counted
+    monkeypatch.setattr(ib, "_trtri", spy("cholesky", ib._trtri))
+    monkeypatch.setattr(ib.np.linalg, "svd", spy("svd", ib.np.linalg.svd))
     rng = np.random.default_rng(7)
     X = rng.standard_normal((12, 30))
     y = X @ (rng.standard_normal(30) * (rng.random(30) < 0.2))
     X2, y2 = np.vstack([X, X[3]]), np.append(y, y[3])
-    for design, target in ((X, y), (X2, y2)):
+    for design, target, basis in ((X, y, "cholesky"), (X2, y2, "svd")):
+        calls.clear()
         A, b, to_nu, from_nu = ib._orthonormal_rows(design, target, 1e-10, *design.shape)
+        assert calls == [basis]
         np.testing.assert_allclose(A @ A.T, np.eye(12), atol=1e-12)
         mu = rng.standard_normal(12)
         np.testing.assert_allclose(A.T @ mu, design.T @ to_nu(mu), atol=1e-12)
         np.testing.assert_allclose(from_nu(to_nu(mu)), mu, atol=1e-12)
     for c in (1e-3, 1.0, 1e3):
-        full, redundant = ib.solve(X, y, c), ib.solve(X2, y2, c)
+        calls.clear()
+        full = ib.solve(X, y, c)
+        assert calls == ["cholesky"]
+        calls.clear()
+        redundant = ib.solve(X2, y2, c)
+        assert calls == ["svd"]
         np.testing.assert_allclose(redundant.beta, full.beta, atol=1e-9 * max(1, c))
         assert ib.solve(X2, y2, c, nu0=redundant.nu).n_iter == 0
         assert ib.solve(X, y, c, nu0=full.nu).n_iter == 0

@@ -41,6 +41,22 @@ def test_smoke_run_fits_its_pt_pairs():
     assert all(f["curves"]["train_acc"][-1] > 0.8 for f in out["ft"])
 
 
+@pytest.mark.parametrize("p, pt_fraction", [(59, 0.5), (23, 0.3), (7, 0.3), (11, 0.7)])
+def test_ft_n_leaves_two_ft_test_pairs(p, pt_fraction):
+    """ft_n may take every pair PT leaves but two (the FT test set of the representation
+    statistics), however pt_fraction · p² rounds; 1,740 PT pairs at p = 59."""
+    n_pt = len(modular.modular_dataset(p, train_fraction=pt_fraction)[1])
+    n_ft = p * p - n_pt
+    small = dict(p=p, pt_fraction=pt_fraction, d_model=8, n_heads=2, d_mlp=8, pt_steps=1,
+                 ft_steps=1, record_every=1, ft_ops=("+",))
+    with pytest.raises(ValueError, match=f"ft_n must be <= {n_ft - 2}"):
+        ModularConfig(**small, ft_n=n_ft - 1)
+    out = modular.run(ModularConfig(**small, ft_n=n_ft - 2), device="cpu")
+    assert out["ft"][0]["curves"]["step"][-1] == 1
+    if (p, pt_fraction) == (59, 0.5):
+        assert n_pt == 1740
+
+
 def test_full_protocols_are_the_measured_ones():
     full = ModularConfig.full()
     assert (full.p, full.pt_ops, full.pt_fraction, full.d_model, full.d_mlp) == (

@@ -32,6 +32,7 @@ def _idx_images(path):
 
 
 def test_fashion_mnist_from_debian_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLNFT_DOWNLOAD", "0")   # never downloads
     x, y = D.load_fashion_mnist(True, tmp_path, download=False)
     assert x.shape == (60000, 28, 28, 1) and x.dtype == np.uint8 and y.dtype == np.int64
     assert np.bincount(y).tolist() == [6000] * 10
@@ -129,9 +130,10 @@ def test_registry_fashion_sweep():
         1e-3, 0.9, 128, 0.01, 1000)
 
 
-def test_fashion_smoke_learns():
+def test_fashion_smoke_learns(monkeypatch):
     """The smoke run on real images: PT well above chance (1/8) on the 8 PT classes, and FT
     on the held-out pair (new classes, logits never trained in PT) above chance (1/2)."""
+    monkeypatch.setenv("DLNFT_DOWNLOAD", "0")   # never downloads (in Colab it would)
     out = resnet.run(FashionResNetConfig.smoke(), device="cpu")
     assert out["pt"]["test_acc"] > 0.5
     ft = {(f["task"], f["n"]): f for f in out["ft"]}

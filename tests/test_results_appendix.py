@@ -1,7 +1,7 @@
 """The results appendix (_ext/results_appendix.py): a table made from data/results/*.json.
 
 Fake merged result files in a temporary folder, in the format dlnft.experiments.results.merge
-writes, built by Sphinx into a one-page project with the directive.
+writes (runs with their checksums), built by Sphinx into a one-page project with the directive.
 """
 from __future__ import annotations
 
@@ -20,15 +20,17 @@ sys.path.insert(0, str(ROOT / "_ext"))
 import results_appendix as ra  # noqa: E402
 
 from dlnft.experiments import EXPERIMENTS  # noqa: E402
+from dlnft.experiments.results import checksum  # noqa: E402
 
 
-def _run(seed, alpha, *, device="NVIDIA H100 80GB HBM3", date="2026-11-20T10:00:00+00:00",
-         commit="0123456789abcdef0123", dirty=False, wall_s=60.0):
-    return {"name": "x", "config": {"class": "ResNetConfig", "seed": seed, "alpha": alpha},
-            "metrics": {"pt": {"test_acc": 0.5}}, "wall_s": wall_s,
-            "provenance": {"commit": commit, "dirty": dirty, "device": device, "torch": "2.5.1",
-                           "python": "3.11.7", "host": "h", "date": date,
-                           "started": date}}
+def _run(name, seed, alpha, *, device="NVIDIA H100 80GB HBM3",
+         date="2026-11-20T10:00:00+00:00", commit="0123456789abcdef0123", dirty=False,
+         wall_s=60.0):
+    run = {"name": name, "config": {"class": "ResNetConfig", "seed": seed, "alpha": alpha},
+           "metrics": {"pt": {"test_acc": 0.5}}, "wall_s": wall_s, "scale": "full",
+           "provenance": {"commit": commit, "dirty": dirty, "device": device, "torch": "2.5.1",
+                          "python": "3.11.7", "host": "h", "date": date, "started": date}}
+    return {**run, "checksum": checksum(run)}
 
 
 def _merged(name, runs, missing=()):
@@ -44,11 +46,12 @@ def _merged(name, runs, missing=()):
 def results(tmp_path) -> Path:
     folder = tmp_path / "results"
     folder.mkdir()
-    resnet = [_run(s, a, date=f"2026-11-{20 + s}T10:00:00+00:00", wall_s=1800.0)
-              for s in range(3) for a in (0.1, 1.0)]
-    (folder / "resnet.json").write_text(json.dumps(_merged("resnet", resnet, ["abc", "def"])))
-    balance = [_run(0, 1.0, device="cpu (x86_64)", date="2026-11-22T09:00:00+00:00",
-                    dirty=True, wall_s=42.0)]
+    resnet = [_run("resnet_fmnist", s, a, date=f"2026-11-{20 + s}T10:00:00+00:00",
+                   wall_s=1800.0) for s in range(3) for a in (0.1, 1.0)]
+    (folder / "resnet_fmnist.json").write_text(
+        json.dumps(_merged("resnet_fmnist", resnet, ["abc", "def"])))
+    balance = [_run("balance", 0, 1.0, device="cpu (x86_64)",
+                    date="2026-11-22T09:00:00+00:00", dirty=True, wall_s=42.0)]
     (folder / "balance.json").write_text(json.dumps(_merged("balance", balance)))
     # never listed: smoke runs, and per-run files
     (folder / "balance-smoke.json").write_text(json.dumps(_merged("balance", balance)))
@@ -58,7 +61,8 @@ def results(tmp_path) -> Path:
 
 
 def test_recorded_files_skip_smoke_runs(results):
-    assert [p.name for p in ra.recorded_files(results)] == ["balance.json", "resnet.json"]
+    assert [p.name for p in ra.recorded_files(results)] == ["balance.json",
+                                                            "resnet_fmnist.json"]
 
 
 @pytest.mark.parametrize("seconds, text", [(42, "42 s"), (720, "12 min"), (12240, "3.4 h")])
@@ -67,7 +71,7 @@ def test_duration(seconds, text):
 
 
 def test_summary_comes_from_the_runs_provenance(results):
-    resnet = ra.summarize(json.loads((results / "resnet.json").read_text()))
+    resnet = ra.summarize(json.loads((results / "resnet_fmnist.json").read_text()))
     assert resnet == {"Device": "NVIDIA H100 80GB HBM3", "Date": "2026-11-20 to 2026-11-22",
                       "Wall time": "3.0 h", "Runs": "6 runs, 3 seeds, 2 missing",
                       "Commit": "0123456789"}
@@ -88,6 +92,21 @@ def test_every_experiment_has_its_chapters():
     for docs in ra.CHAPTERS.values():
         for doc in docs:
             assert (ROOT / f"{doc}.md").exists(), doc
+
+
+def test_the_chapters_are_those_that_read_the_results():
+    """A chapter is listed for an experiment exactly when its code calls results.load and names
+    the experiment (``"NAME"``, as its load calls and its dicts of experiments do)."""
+    for page in sorted((ROOT / "chapters").glob("*.md")):
+        text, doc = page.read_text(), f"chapters/{page.stem}"
+        read = {n for n in EXPERIMENTS if f'"{n}"' in text} if "results.load(" in text else set()
+        listed = {n for n, docs in ra.CHAPTERS.items() if doc in docs}
+        assert listed == read, doc
+
+
+def _numbers(name) -> str:
+    """The "Chapters" cell of ``name`` by the map: its chapters' numbers, or "none"."""
+    return ", ".join(str(int(Path(doc).name.split("_")[0])) for doc in ra.CHAPTERS[name]) or "none"
 
 
 def _build(tmp_path, results_dir) -> tuple[str, str]:
@@ -128,18 +147,37 @@ def test_directive_lists_every_recorded_result(tmp_path, results):
     assert not warnings, warnings
     header, *rows = _rows(body)
     assert header == list(ra.HEADER)
-    assert [r[0].split()[0] for r in rows] == ["balance", "resnet"]  # no balance-smoke.json
+    assert [r[0].split()[0] for r in rows] == ["balance", "resnet_fmnist"]  # no *-smoke.json
     balance, resnet = rows
     assert balance[0] == "balance " + EXPERIMENTS["balance"].description.replace("'", "’")
-    assert balance[1] == "1" and resnet[1] == "4, 6"
+    assert balance[1] == _numbers("balance") and resnet[1] == _numbers("resnet_fmnist")
     assert balance[2] == "python -m dlnft.experiments balance --scale full"
     assert balance[3] == ("cpu (x86_64) 2026-11-22 wall time 42 s 1 run, 1 seed "
                           "commit 0123456789+dirty")
     assert resnet[3] == ("NVIDIA H100 80GB HBM3 2026-11-20 to 2026-11-22 wall time 3.0 h "
                          "6 runs, 3 seeds, 2 missing commit 0123456789")
     # the chapter numbers are links to the chapters
-    assert re.search(r'href="chapters/04_generalization.html"[^>]*>.*?>4<', body, re.S)
-    assert 'href="chapters/06_resnets.html"' in body
+    for doc in ra.CHAPTERS["balance"] + ra.CHAPTERS["resnet_fmnist"]:
+        number = int(Path(doc).name.split("_")[0])
+        assert re.search(rf'href="{doc}.html"[^>]*>.*?>{number}<', body, re.S), doc
+
+
+def test_directive_says_none_for_an_experiment_no_chapter_reads(tmp_path, results,
+                                                                monkeypatch):
+    monkeypatch.setitem(ra.CHAPTERS, "balance", ())
+    body, warnings = _build(tmp_path, results)
+    assert not warnings, warnings
+    assert _rows(body)[1][1] == "none"
+
+
+def test_directive_warns_on_a_run_that_load_leaves_out(tmp_path, results):
+    path = results / "balance.json"
+    data = json.loads(path.read_text())
+    data["runs"][0]["metrics"]["pt"]["test_acc"] = 0.9          # edited by hand
+    path.write_text(json.dumps(data))
+    body, warnings = _build(tmp_path, results)
+    assert f"{path}: run 0 is left out (its checksum does not match" in warnings, warnings
+    assert "0 runs, 0 seeds" in _rows(body)[1][3]
 
 
 def test_directive_says_when_nothing_is_recorded(tmp_path):
@@ -170,7 +208,7 @@ def test_directive_warns_on_a_file_it_cannot_place(tmp_path):
 
 
 def test_directive_warns_on_an_experiment_without_a_chapter(tmp_path, results, monkeypatch):
-    monkeypatch.delitem(ra.CHAPTERS, "resnet")
+    monkeypatch.delitem(ra.CHAPTERS, "resnet_fmnist")
     body, warnings = _build(tmp_path, results)
-    assert "no chapter is given for 'resnet'" in warnings, warnings
+    assert "no chapter is given for 'resnet_fmnist'" in warnings, warnings
     assert [r[0].split()[0] for r in _rows(body)[1:]] == ["balance"]

@@ -22,6 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -111,12 +112,30 @@ def test_merge_reports_and_leaves_out_invalid_runs(tmp_path):
     assert data["missing"] == [config_hash(quick([0])[0])]
 
 
+def test_load_returns_the_valid_runs_once_each(tmp_path):
+    """A merged file edited by hand (a run changed, a run listed twice): ``load`` gives its
+    valid runs, one per config, counts only those, and warns about the one it leaves out."""
+    launch("toy", quick(range(3)), tmp_path, scale="smoke")
+    path = merged_path("toy", tmp_path, "smoke")
+    data = json.loads(path.read_text())
+    data["runs"][0]["metrics"]["loss"] = 123.0
+    data["runs"].append(data["runs"][1])
+    path.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match=f"{path}: run 0 is left out .*checksum"):
+        loaded = load("toy", tmp_path, "smoke")
+    assert [r["config"]["seed"] for r in loaded["runs"]] == [1, 2]
+    assert loaded["n_runs"] == 2
+    assert loaded["wall_s"] == pytest.approx(sum(r["wall_s"] for r in loaded["runs"]))
+    assert {k: loaded[k] for k in ("name", "scale", "provenance", "missing")} == \
+        {k: data[k] for k in ("name", "scale", "provenance", "missing")}
+
+
 def test_runs_of_the_other_scale_stay_out(tmp_path):
     launch("toy", quick(range(2)), tmp_path, scale="smoke")
     launch("toy", quick([5], steps=1000), tmp_path, scale="full")
     assert [r["config"]["seed"] for r in merged(tmp_path, "full")["runs"]] == [5]
     assert [r["config"]["seed"] for r in merged(tmp_path, "smoke")["runs"]] == [0, 1]
-    assert [r["config"]["seed"] for r in results.runs("toy", tmp_path, "full")] == [5]
+    assert [r["config"]["seed"] for r in load("toy", tmp_path, "full")["runs"]] == [5]
 
 
 # --- resume from the merged file, and runs of older commits -----------------------------------
@@ -222,6 +241,19 @@ def test_seeds_are_distinct_or_refused(seeds):
 def test_seeds_outside_int64_are_refused(seed):
     with pytest.raises(ValueError, match=r"seeds must be in \[0, 2\*\*63 - 1\]"):
         EXPERIMENTS["modular"].configs("smoke", [seed])
+
+
+def test_numpy_seeds_become_ints():
+    """A NumPy integer seed is taken as the int it holds: the config hashes, its run records."""
+    configs = EXPERIMENTS["modular"].configs("smoke", [np.int64(3), np.uint8(4)])
+    assert [c.seed for c in configs] == [3, 4, 3, 4]
+    assert all(type(c.seed) is int for c in configs)
+    assert config_hash(configs[0]) == config_hash(dataclasses.replace(configs[0], seed=3))
+    with pytest.raises(ValueError, match=r"seeds must be distinct, got \[3\]"):
+        EXPERIMENTS["modular"].configs("smoke", [3, np.int64(3)])
+    for bad in (True, 3.0, "3"):
+        with pytest.raises(TypeError, match="seeds must be integers"):
+            EXPERIMENTS["modular"].configs("smoke", [bad])
 
 
 def test_summary_refuses_a_run_listed_twice():

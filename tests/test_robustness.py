@@ -668,7 +668,7 @@ def test_gd_refuses_a_blowup_that_switches_off_divergence(blowup):
 
 
 @pytest.mark.parametrize("lr", [torch.tensor(0.1), np.array(0.1), torch.tensor([0.1])])
-def test_gd_takes_a_zero_dimensional_lr(lr):
+def test_gd_takes_a_single_lr_as_a_0d_or_one_entry_array(lr):
     net = DiagonalNet.from_scales(1.0, 0.0, shape=(2, 3))
     X, y = np.eye(3), np.ones(3)
     expected = gd(net, X, y, lr=0.1, steps=5).net.beta()

@@ -2,7 +2,8 @@
 
 * A sweep killed mid-run with a real SIGTERM, then a real SIGKILL, resumes and finishes with
   every result present and correct (none corrupt, none run twice when already recorded).
-* A truncated, non-JSON or hand-edited run file is reported with a warning and run again.
+* A truncated, non-JSON or hand-edited run file, or one of another experiment or scale, is
+  reported with a warning and run again (never counted as done, then left out of the merge).
 * Two sweeps writing the same folder at once leave every run file valid and correct, and the
   merged file holds the runs of both.
 * Ctrl-C mid-sweep ends it with exit code 130, saying how many runs are kept and the command
@@ -28,7 +29,8 @@ import pytest
 from dlnft.experiments import EXPERIMENTS
 from dlnft.experiments.__main__ import launch
 from dlnft.experiments.data import cifar100_files
-from dlnft.experiments.results import config_hash, load_run, merged_path, run_path
+from dlnft.experiments.results import (checksum, config_hash, load_run, merged_path,
+                                       run_path)
 from sweep_toy import TOY, ToyConfig, metrics
 
 TOY_CLI = Path(__file__).with_name("sweep_toy.py")
@@ -60,7 +62,7 @@ def run_files(out: Path) -> list[Path]:
 def assert_all_recorded(out: Path, seeds) -> None:
     """Every run of ``seeds`` has a valid file whose metrics are what the run computes."""
     for config in configs(seeds):
-        record = load_run(run_path(out, "toy", config), config)
+        record = load_run(run_path(out, "toy", config), config, "toy", "smoke")
         assert record is not None, f"seed {config.seed}: no valid run file"
         expected = metrics(config)              # equal up to round-off between processes
         assert record["metrics"]["loss"] == pytest.approx(expected["loss"], rel=1e-9), \
@@ -131,8 +133,25 @@ def damage_empty(path: Path) -> None:
     path.write_text("")
 
 
+def _retag(path: Path, **fields) -> None:
+    """Rewrite the run file with ``fields`` changed and a matching checksum: a run of another
+    experiment or scale, valid in itself, which the merge would leave out."""
+    record = {**json.loads(path.read_text()), **fields}
+    record["checksum"] = checksum(record)
+    path.write_text(json.dumps(record))
+
+
+def damage_other_name(path: Path) -> None:
+    _retag(path, name="other")
+
+
+def damage_other_scale(path: Path) -> None:
+    _retag(path, scale="full")
+
+
 @pytest.mark.parametrize("damage", [damage_truncate, damage_not_json, damage_other_config,
-                                    damage_no_metrics, damage_empty],
+                                    damage_no_metrics, damage_empty, damage_other_name,
+                                    damage_other_scale],
                          ids=lambda f: f.__name__.removeprefix("damage_"))
 def test_damaged_run_file_is_reported_and_run_again(tmp_path, toy_registered, damage,
                                                      monkeypatch, capsys):
@@ -145,7 +164,7 @@ def test_damaged_run_file_is_reported_and_run_again(tmp_path, toy_registered, da
     with pytest.warns(UserWarning, match="corrupt or incomplete.*running it again"):
         launch("toy", cs, tmp_path, scale="smoke")
     assert "2 already recorded, 1 to run" in capsys.readouterr().out
-    record = load_run(victim, cs[1])
+    record = load_run(victim, cs[1], "toy", "smoke")
     assert record is not None
     assert record["metrics"]["loss"] == pytest.approx(metrics(cs[1])["loss"], rel=1e-9)
     assert json.loads(merged_path("toy", tmp_path, "smoke").read_text())["n_runs"] == 3

@@ -7,7 +7,7 @@ of JSON-serializable metrics, and a sweep per scale: config fields and the value
 
     balance        chapter 1: layer-norm balance of a bias-free ReLU MLP on modular addition
     resnet         R7: ResNet-18 PT on 98 CIFAR-100 classes, FT (held-out pair, PT-class pair,
-                   SVHN) for n ∈ {10, …, 1000}, conv1 divided by α ∈ {0.01, …, 5}
+                   SVHN) for n ∈ {10, …, 1000}, conv1 divided by α_conv1 ∈ {0.01, …, 5}
     resnet_fmnist  the same protocol on real Fashion-MNIST, recorded on a CPU: PT on 8 classes,
                    FT on the held-out pair and a PT pair for n ∈ {10, 100}, α ∈ {0.1, 1, 10}
     resnet_groups  CIFAR-style ResNet-18: early vs late group scales, fresh head at γ
@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import operator
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import balance, modular, resnet
 from .modular import ModularConfig, modular_dataset, modular_table
 from .resnet import FashionResNetConfig, ResNetConfig
+
+SEED_MAX = 2**63 - 1
+"""The largest seed (seeds are int64 in torch and NumPy)."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,9 @@ class Experiment:
     def configs(self, scale: str, seeds=None) -> list:
         """Every run of the sweep at ``scale``: the product of the sweep's values × seeds.
 
-        seeds: distinct integers in [0, 2**63 - 1] (default: the experiment's); a seed given
-        twice is refused, since it would record one run twice.
+        seeds: distinct integers in [0, 2**63 - 1] (default: the experiment's), of any integer
+        type (NumPy's too; stored as int); a seed given twice is refused, since it would record
+        one run twice.
         """
         if scale not in ("smoke", "full"):
             raise ValueError(f"scale must be 'smoke' or 'full', got {scale!r}")
@@ -53,9 +59,11 @@ class Experiment:
         for s in seeds:
             if isinstance(s, bool) or not hasattr(s, "__index__"):  # an integer of any kind
                 raise TypeError(f"seeds must be integers, got {s!r}")
-            if not 0 <= s <= 2**63 - 1:
+        seeds = tuple(map(operator.index, seeds))           # int, as JSON and hashing need
+        for s in seeds:
+            if not 0 <= s <= SEED_MAX:
                 raise ValueError(f"seeds must be in [0, 2**63 - 1] (int64), got {s}")
-        repeated = sorted({int(s) for s in seeds if seeds.count(s) > 1})
+        repeated = sorted(s for s, n in Counter(seeds).items() if n > 1)
         if repeated:
             raise ValueError(f"seeds must be distinct, got {repeated} more than once")
         out = []
@@ -66,7 +74,7 @@ class Experiment:
 
 
 ALPHAS = (0.01, 0.1, 0.5, 1.0, 2.0, 5.0)
-FASHION_ALPHAS = (0.1, 1.0, 10.0)  # conv1 / α on both sides of 1, sized for 2 CPU cores
+FASHION_ALPHAS = (0.1, 1.0, 10.0)  # conv1 / α_conv1 on both sides of 1, sized for 2 cores
 EARLY_SCALES = (0.1, 0.3, 1.0, 3.0, 10.0)
 OVERALL_SCALES = (0.3, 1.0, 3.0)
 MODULAR_EARLY_SCALES = (0.3, 1.0, 3.0)
@@ -80,12 +88,13 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                seeds={"smoke": (0,), "full": (0,)}),
     Experiment("resnet", ResNetConfig, resnet.run,
                "ResNet-18 PT on 98 CIFAR-100 classes, FT on the held-out pair, a PT-class pair "
-               "and SVHN; conv1 divided by alpha (the authors' protocol)",
+               "and SVHN; conv1 divided by alpha_conv1 (the authors' protocol)",
                sweep={"smoke": {"alpha": (0.1, 1.0)}, "full": {"alpha": ALPHAS}},
                seeds={"smoke": (0,), "full": tuple(range(50))}),
     Experiment("resnet_fmnist", FashionResNetConfig, resnet.run,
                "ResNet-18 (one-channel stem) PT on 8 Fashion-MNIST classes, FT on the held-out "
-               "pair and a PT-class pair, n = 10 and 100; conv1 divided by alpha (CPU, real data)",
+               "pair and a PT-class pair, n = 10 and 100; conv1 divided by alpha_conv1 (CPU, "
+               "real data)",
                sweep={"smoke": {"alpha": (0.1, 10.0)}, "full": {"alpha": FASHION_ALPHAS}},
                seeds={"smoke": (0,), "full": tuple(range(8))}),
     Experiment("resnet_groups", ResNetConfig, resnet.run,

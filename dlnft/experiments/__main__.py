@@ -24,13 +24,10 @@ import torch
 from .._progress import bar
 from ..gd import GDDivergedError
 from ..scale import get_scale
-from . import EXPERIMENTS
+from . import EXPERIMENTS, SEED_MAX
 from .data import DATA_ROOT, MissingDataError, load_cifar100, load_svhn
 from .results import (RESULTS, ResultsError, check_writable, config_hash, load_run, merge,
                       provenance, recorded, run_one, run_path)
-
-SEED_MAX = 2**63 - 1
-"""The largest seed (seeds are int64 in torch and NumPy)."""
 
 
 def _seed(text: str) -> int:
@@ -71,12 +68,13 @@ def parser() -> argparse.ArgumentParser:
 
 def pending(name: str, configs: list, out: Path, scale: str) -> tuple[list, list]:
     """(configs not yet recorded, records of those that are): a config is recorded when its
-    run is valid in the merged file of ``scale`` or in its run file under ``out/runs/NAME/``."""
+    run is valid in the merged file of ``scale`` or in its run file under ``out/runs/NAME/``
+    (a run of NAME at ``scale``, as :func:`~dlnft.experiments.results.merge` takes it)."""
     in_merged = recorded(name, out, scale)
     todo, done = [], []
     for config in configs:
         record = in_merged.get(config_hash(config)) or load_run(run_path(out, name, config),
-                                                                config)
+                                                                config, name, scale)
         (todo.append(config) if record is None else done.append(record))
     return todo, done
 

@@ -3,25 +3,26 @@
 The authors' protocol (PAPER.md R7): torchvision ``resnet18(num_classes=100)`` from scratch;
 CIFAR-100 classes permuted per seed; PT on the 98 classes perm[2:] (labels 2–99); FT on the
 binary task of the two held-out classes perm[:2] read off logits 0–1, with n ∈ {10, …, 1000}
-training images; ``conv1.weight`` divided by α at initialization; SGD lr 1e-3, momentum 0.9,
-batch min(n, 128), cross-entropy until the training loss is < 0.01 (≤ 1000 epochs); inputs
-normalized by 0.5/0.5; no augmentation. The PT schedule is not given by the authors; here it
-is SGD with momentum at a constant learning rate until the PT training loss is below
+training images; ``conv1.weight`` divided by α_conv1 at initialization; SGD lr 1e-3, momentum
+0.9, batch min(n, 128), cross-entropy until the training loss is < 0.01 (≤ 1000 epochs); inputs
+normalized by 0.5/0.5; no augmentation. The PT schedule is not given by the authors; here it is
+SGD with momentum at a constant learning rate until the PT training loss is below
 ``pt_target_loss`` (or ``pt_max_epochs``).
 
 The same protocol on Fashion-MNIST (``dataset="fashion_mnist"``, real 28×28 grayscale images
 that need no GPU and no download): ``resnet18(num_classes=10)`` with a one-channel stem
-(``conv1 = Conv2d(1, 64, 7, 2, 3)``, torchvision's initialization); classes permuted per seed;
+(``conv1 = Conv2d(1, width, 7, 2, 3)``, torchvision's initialization; width 16 in
+:class:`FashionResNetConfig`, 64 in torchvision's ResNet-18); classes permuted per seed;
 PT on the 8 classes perm[2:] (logits 2–9); FT ``"heldout"`` on perm[:2] (logits 0–1, new
 features, ω ≈ 0) and ``"subset"`` on perm[2:4] (two PT classes, ω = 1).
 :class:`FashionResNetConfig` holds its smoke and full sizes.
 
-Extensions: a CIFAR-style ResNet-18 (``arch="cifar"``: 3×3 stem, no max-pool; ``width`` sets
-the channels of stage 1, 64 in ResNet-18, narrower only in smoke runs); scaling of the layer groups of
-:data:`~dlnft.experiments.scaling.RESNET_EARLY_LATE` (early = stem + stages 1–2, late =
-stages 3–4, head); a fresh head at scale γ instead of the PT logits; and FT tasks
-``"heldout"`` (the authors' binary task: new classes), ``"subset"`` (a binary task of two PT
-classes, the ω = 1 case), ``"svhn"`` (ten SVHN digits, n images in all).
+Extensions: a CIFAR-style ResNet-18 (``arch="cifar"``: 3×3 stem, no max-pool; ``width`` sets the
+channels of stage 1, 64 in ResNet-18, narrower in smoke runs and in the Fashion-MNIST runs);
+scaling of the layer groups of :data:`~dlnft.experiments.scaling.RESNET_EARLY_LATE` (early =
+stem + stages 1–2, late = stages 3–4, head); a fresh head at scale γ instead of the PT logits;
+and FT tasks ``"heldout"`` (the authors' binary task: new classes), ``"subset"`` (a binary task
+of two PT classes, the ω = 1 case), ``"svhn"`` (ten SVHN digits, n images in all).
 
 :func:`run` reports, per FT task and n: test accuracy, the training-loss curve, the relative
 change of every weight, and per stage the representation before vs after FT (participation
@@ -61,8 +62,9 @@ class ResNetConfig:
 
     dataset: the PT dataset, "cifar100" (the authors') or "fashion_mnist" (see the module).
     arch: "torchvision" (resnet18(num_classes=100)) or "cifar" (3×3 stem, no max-pool).
-    width: channels of stage 1 (64 = ResNet-18; narrower only to make smoke runs fast).
-    alpha: conv1.weight is divided by alpha at initialization (α > 0).
+    width: channels of stage 1 (64 = ResNet-18; narrower to make smoke runs and the CPU runs
+        of :class:`FashionResNetConfig` fast).
+    alpha: α_conv1, the number conv1.weight is divided by at initialization (α_conv1 > 0).
     group_scales: ((group, factor), …) over RESNET_EARLY_LATE ("early", "late", "head").
 
     gamma: None = FT reads the PT head's logits 0..k−1 (authors); a number = a fresh linear head
@@ -163,7 +165,7 @@ class FashionResNetConfig(ResNetConfig):
     epochs), FT on the held-out pair (new features) and on a PT pair (ω = 1) with n ∈ {10, 100}
     by the authors' rule (SGD lr 1e-3, momentum 0.9, batch min(n, 128), until the training loss
     is < 0.01, ≤ 1000 epochs), representation statistics on 500 test images; the registry
-    sweeps α ∈ {0.1, 1, 10} (conv1 / α) over seeds 0–7, 24 runs.
+    sweeps α_conv1 ∈ {0.1, 1, 10} (conv1 / α_conv1) over seeds 0–7, 24 runs.
 
     Sizing, for at most 75 minutes of the whole sweep on 2 CPU cores. Measured on this
     machine's CPU (one thread, 2026-11-27, while other jobs shared it): training at batch 128
@@ -201,7 +203,8 @@ class FashionResNetConfig(ResNetConfig):
 
 
 def build_model(config: ResNetConfig) -> nn.Module:
-    """The network of ``config`` with its initialization scaled (conv1 / α, group factors).
+    """The network of ``config`` with its initialization scaled (conv1 / α_conv1, group
+    factors).
 
     Its stem ``conv1`` takes the dataset's channels (3, or 1 for Fashion-MNIST) and its head
     ``fc`` has one logit per class of the dataset (100 or 10).

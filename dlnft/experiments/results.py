@@ -5,14 +5,15 @@ A sweep is a list of run configs (sweep point × seed). Each finished run is wri
 config, metrics, scale and provenance (git commit, device, torch version, date, wall time) and
 a checksum of all that. A run whose file is present and valid is skipped, so an interrupted
 sweep resumes where it stopped; a file that is corrupt, truncated or edited by hand (its
-checksum no longer matches), or holds another config, is reported with a warning and re-run.
+checksum no longer matches), or holds another config, experiment or scale, is reported with a
+warning and re-run. A sweep and a merge judge a run file by the same test.
 
 :func:`merge` collects runs into ``data/results/NAME.json`` (full scale; smoke sweeps go to
-``NAME-smoke.json``), and :func:`load` reads it back. The per-run files are not committed, so
-the merged file is the durable store: a merge keeps every valid run already in it and adds
-every valid run file of the experiment at that scale (other seeds and sweep points included),
-one per config; a run already in the merged file counts as recorded when a sweep resumes,
-also on a fresh clone.
+``NAME-smoke.json``), and :func:`load` reads it back, its valid runs only. The per-run files
+are not committed, so the merged file is the durable store: a merge keeps every valid run
+already in it and adds every valid run file of the experiment at that scale (other seeds and
+sweep points included), one per config; a run already in the merged file counts as recorded
+when a sweep resumes, also on a fresh clone.
 """
 from __future__ import annotations
 
@@ -156,10 +157,26 @@ def _read_json(path: Path):
     return json.loads(path.read_text())
 
 
-def load_run(path: Path, config) -> dict | None:
-    """The recorded run at ``path`` if it is valid JSON for this config with a matching
-    checksum, else None (warns if the file exists but is corrupt, truncated, unreadable, edited
-    by hand or for another config). A folder in the file's place is a ResultsError."""
+def _check_run_file(path: Path, record, name: str, scale: str | None, wanted: bool) -> bool:
+    """Whether the run file ``path`` holding ``record`` is a run of NAME at ``scale``: the one
+    test of a run file, for resuming a sweep (:func:`load_run`) and for :func:`merge`.
+
+    ValueError, saying what is wrong, when it is no valid run of NAME (see
+    :func:`_valid_record`) or the file's name is not the hash of its config. Else True when it
+    says its scale is ``scale``, or says none and is ``wanted`` (one of the sweep's configs);
+    False when it is a run of another scale.
+    """
+    _valid_record(record, name)
+    if path.stem != _dict_hash(record["config"]):
+        raise ValueError("its name is not the hash of its config")
+    return record.get("scale", scale if wanted else None) == scale
+
+
+def load_run(path: Path, config, name: str, scale: str | None) -> dict | None:
+    """The recorded run at ``path`` if it is a valid run of experiment ``name`` at ``scale``
+    for this config (see :func:`_check_run_file`; ``scale`` None: a run recorded without one),
+    else None (warns if the file exists but is corrupt, truncated, unreadable, edited by hand,
+    for another config, experiment or scale). A folder in the file's place is a ResultsError."""
     path = Path(path)
     if path.is_dir():
         raise ResultsError(f"{path} is a folder, not a run file; remove it and run again")
@@ -169,7 +186,9 @@ def load_run(path: Path, config) -> dict | None:
         record = _read_json(path)
         if not isinstance(record, dict) or record.get("config") != config_dict(config):
             raise ValueError("it holds another config")
-        return _valid_record(record, record.get("name"))
+        if not _check_run_file(path, record, name, scale, wanted=True):
+            raise ValueError(f"it is a run of scale {record['scale']!r}, not {scale!r}")
+        return record
     except (ValueError, OSError) as exc:
         warnings.warn(f"{path} is corrupt or incomplete ({exc}); running it again", stacklevel=2)
         return None
@@ -186,7 +205,7 @@ def run_one(name: str, fn, config, out: str | os.PathLike = RESULTS, *,
     if scale is not None:
         _check_scale(scale)
     path = run_path(out, name, config)
-    record = load_run(path, config)
+    record = load_run(path, config, name, scale)
     if record is not None:
         return record
     start = datetime.datetime.now(datetime.timezone.utc)
@@ -227,12 +246,10 @@ def _read_merged(path: Path, scale: str) -> dict | None:
     return data
 
 
-def recorded(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> dict:
-    """The valid runs of the merged file ``merged_path(name, out, scale)``, by config hash
-    ({} when there is none). A run whose checksum fails is reported with a warning naming the
-    file and left out."""
-    path = merged_path(name, out, scale)
-    data = _read_merged(path, scale)
+def _valid_runs(data: dict | None, path: Path, name: str, scale: str) -> dict:
+    """The valid runs of the merged file ``data`` (read from ``path``), by config hash, the
+    first of each config; a run that is invalid or of another scale is reported with a warning
+    naming the file and left out."""
     found = {}
     for i, record in enumerate(data["runs"] if data else []):
         try:
@@ -240,10 +257,18 @@ def recorded(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -
             if record.get("scale", scale) != scale:
                 raise ValueError(f"it is a run of scale {record['scale']!r}")
         except ValueError as exc:
-            warnings.warn(f"{path}: run {i} is left out ({exc})", stacklevel=2)
+            warnings.warn(f"{path}: run {i} is left out ({exc})", stacklevel=3)
             continue
         found.setdefault(_dict_hash(record["config"]), record)
     return found
+
+
+def recorded(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> dict:
+    """The valid runs of the merged file ``merged_path(name, out, scale)``, by config hash
+    ({} when there is none), one per config. A run whose checksum fails is reported with a
+    warning naming the file and left out."""
+    path = merged_path(name, out, scale)
+    return _valid_runs(_read_merged(path, scale), path, name, scale)
 
 
 def _run_files(name: str, out, scale: str, wanted: set) -> dict:
@@ -253,15 +278,13 @@ def _run_files(name: str, out, scale: str, wanted: set) -> dict:
     found = {}
     for path in sorted((Path(out) / "runs" / name).glob("*.json")):
         try:
-            record = _valid_record(_read_json(path), name)
-            if path.stem != _dict_hash(record["config"]):
-                raise ValueError("its name is not the hash of its config")
+            record = _read_json(path)
+            if not _check_run_file(path, record, name, scale, wanted=path.stem in wanted):
+                continue                               # a run of the other scale
         except (ValueError, OSError) as exc:
             warnings.warn(f"{path} is left out of the merge ({exc})", stacklevel=3)
             continue
-        key = path.stem
-        if record.get("scale", scale if key in wanted else None) == scale:
-            found[key] = record
+        found[path.stem] = record
     return found
 
 
@@ -316,11 +339,15 @@ def merge(name: str, configs, out: str | os.PathLike = RESULTS, *, scale: str) -
 def load(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> dict | None:
     """The merged results of NAME at ``scale`` (see :func:`merged_path`), or None when they
     have not been recorded. ResultsError when the file is not valid JSON or holds another
-    scale (a smoke sweep never passes for full-scale results)."""
-    return _read_merged(merged_path(name, out, scale), scale)
+    scale (a smoke sweep never passes for full-scale results).
 
-
-def runs(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> list[dict]:
-    """The valid runs of NAME's merged results at ``scale`` ([] when none are recorded); a run
-    whose checksum fails is left out with a warning."""
-    return list(recorded(name, out, scale).values())
+    ``runs`` holds the valid runs only, one per config (as :func:`recorded` finds them: a run
+    that is invalid, e.g. edited by hand, is reported with a warning and left out), and
+    ``n_runs`` and ``wall_s`` count those runs.
+    """
+    path = merged_path(name, out, scale)
+    data = _read_merged(path, scale)
+    if data is None:
+        return None
+    runs = list(_valid_runs(data, path, name, scale).values())
+    return {**data, "n_runs": len(runs), "wall_s": sum(r["wall_s"] for r in runs), "runs": runs}

@@ -125,14 +125,16 @@ def pt_table(merged: dict, by: tuple[str, ...] = ("scale",), threshold: float = 
 
 def _distinct(runs: list) -> list:
     """``runs``, refused (ValueError) when two hold one config: one seed counted twice would
-    give a confidence interval too narrow (zero-width for a run listed twice)."""
+    give a confidence interval too narrow (zero-width for a run listed twice).
+    :func:`dlnft.experiments.results.load` keeps one run per config; this guards a merged
+    dict made any other way."""
     seen = {}
     for i, run in enumerate(runs):
         key = json.dumps(run["config"], sort_keys=True)
         if key in seen:
             raise ValueError(f"runs {seen[key]} and {i} hold the same config "
-                             f"(seed {run['config'].get('seed')}); merge the results again "
-                             f"with dlnft.experiments.results.merge, which keeps one run per "
+                             f"(seed {run['config'].get('seed')}); read the results with "
+                             f"dlnft.experiments.results.load, which keeps one run per "
                              f"config")
         seen[key] = i
     return runs

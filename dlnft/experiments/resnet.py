@@ -62,8 +62,10 @@ class ResNetConfig:
 
     dataset: the PT dataset, "cifar100" (the authors') or "fashion_mnist" (see the module).
     arch: "torchvision" (resnet18(num_classes=100)) or "cifar" (3×3 stem, no max-pool).
+
     width: channels of stage 1 (64 = ResNet-18; narrower to make smoke runs and the CPU runs
         of :class:`FashionResNetConfig` fast).
+
     alpha: α_conv1, the number conv1.weight is divided by at initialization (α_conv1 > 0).
     group_scales: ((group, factor), …) over RESNET_EARLY_LATE ("early", "late", "head").
 

@@ -174,7 +174,7 @@ def _check_run_file(path: Path, record, name: str, scale: str | None, wanted: bo
 
 def load_run(path: Path, config, name: str, scale: str | None) -> dict | None:
     """The recorded run at ``path`` if it is a valid run of experiment ``name`` at ``scale``
-    for this config (see :func:`_check_run_file`; ``scale`` None: a run recorded without one),
+    for this config (see ``_check_run_file``; ``scale`` None: a run recorded without one),
     else None (warns if the file exists but is corrupt, truncated, unreadable, edited by hand,
     for another config, experiment or scale). A folder in the file's place is a ResultsError."""
     path = Path(path)

@@ -239,14 +239,7 @@ def test_chapter_figures_have_captions(page, visit):
                          f"cells begin:\n" + "\n".join(f"  {m!r}" for m in missing))
 
 
-# Known offenders, measured on 2026-11-27 (first figure at 2.29 and 2.11 screens): strict, so
-# that the test fails as soon as a page is fixed and its entry must go.
-LATE_FIRST_FIGURE = {"chapters/06_resnets", "chapters/07_transformers"}
-
-
-@pytest.mark.parametrize("page", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="first figure below two screens"))
-    if p in LATE_FIRST_FIGURE else p for p in CHAPTERS])
+@pytest.mark.parametrize("page", CHAPTERS)
 def test_chapter_shows_a_figure_within_two_screens(page, visit):
     first = visit(page)["layout"]["firstFigure"]
     assert first is not None, f"{page}: no figure"

@@ -195,9 +195,15 @@ def test_two_sweeps_in_one_folder_do_not_clobber(tmp_path):
     assert sorted(r["config"]["seed"] for r in merged["runs"]) == list(range(9))
 
 
+def _sigint_default() -> None:
+    """Ctrl-C's default in the child: a shell that starts a job in the background sets SIGINT
+    to ignored, the child inherits that, and Python then installs no KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_resume(tmp_path):
     seeds = range(8)
-    proc = toy_sweep(tmp_path, seeds)
+    proc = toy_sweep(tmp_path, seeds, preexec_fn=_sigint_default)
     wait_for_files(tmp_path, 2, proc)
     time.sleep(0.2)                                # land inside the next run
     proc.send_signal(signal.SIGINT)

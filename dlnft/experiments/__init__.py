@@ -79,7 +79,8 @@ EARLY_SCALES = (0.1, 0.3, 1.0, 3.0, 10.0)
 OVERALL_SCALES = (0.3, 1.0, 3.0)
 MODULAR_EARLY_SCALES = (0.3, 1.0, 3.0)
 """The early-layer scales of the modular sweep, the ones measured to grok at the default
-overall scale (3 × 6 seeds ≈ 45 minutes on 2 quiet CPU cores at 2.5 minutes a run)."""
+overall scale (3 × 6 seeds: recorded at 7 to 16 minutes a run on one core, two runs at a time,
+about 85 minutes of wall time on 2 cores)."""
 PT_ONLY = {"ft_ops": (("+",),), "ft_steps": (1,)}  # only PT matters: FT cut to one step
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
@@ -114,7 +115,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                "the same Transformer pretrained on + mod p at overall initialization "
                "scales 0.3, 1, 3: how far its weights move and whether it groks (chapter 2)",
                sweep={"smoke": {"scale": OVERALL_SCALES, **PT_ONLY},
-                      # 5000 PT steps: room to grok late; 15 runs x 3 min = 46 min on 2 cores
+                      # 5000 PT steps: room to grok late; recorded at 9-12.5 min a run on one
+                      # core, two at a time: 15 runs in about 77 min on 2 cores
                       "full": {"scale": OVERALL_SCALES, "pt_steps": (5000,), **PT_ONLY}},
                seeds={"smoke": (0,), "full": tuple(range(5))}),
 )}

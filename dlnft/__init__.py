@@ -9,11 +9,12 @@ from .flow import FlowResult, flow
 from .gd import GDDivergedError, GDResult, gd, gradient, loss
 from .network import Conserved, DiagonalNet, conserved
 from .pipeline import PTFTResult, finetune_init, pretrain_finetune
-from .scale import get_scale
+from .scale import get_scale, pipeline_check
 from .tasks import Task, make_tasks
 
 __all__ = [
     "Conserved", "DiagonalNet", "FlowResult", "GDDivergedError", "GDResult", "PTFTResult", "Task",
-    "conserved", "finetune_init", "flow", "gd", "get_scale", "gradient", "loss", "make_tasks", "pretrain_finetune",
+    "conserved", "finetune_init", "flow", "gd", "get_scale", "gradient", "loss", "make_tasks",
+    "pipeline_check", "pretrain_finetune",
 ]
 __version__ = "0.1.0"

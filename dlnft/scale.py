@@ -22,6 +22,20 @@ def get_scale() -> str:
     return "full" if torch.cuda.is_available() else "smoke"
 
 
+def pipeline_check() -> bool:
+    """Whether a chapter runs its experiment's smoke pipeline in the page: True at smoke scale.
+
+    At full scale no deep network is trained inside a page (the recorded full-scale sweep is
+    the result, read from ``data/results/``); this then prints so and returns False. Chapters
+    guard their smoke-run cells with ``if dlnft.pipeline_check():``.
+    """
+    if get_scale() == "smoke":
+        return True
+    print("DLNFT_SCALE=full: no network is trained in the page; the recorded full-scale "
+          "sweep below is the result.")
+    return False
+
+
 def device() -> str:
     """``"cuda"`` when a GPU is available, else ``"cpu"``."""
     import torch

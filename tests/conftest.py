@@ -1,4 +1,5 @@
 """Shared fixtures: the repository root and the book built once per test session."""
+import json
 import os
 import shutil
 import subprocess
@@ -17,12 +18,27 @@ def root() -> Path:
 
 @pytest.fixture(scope="session")
 def book_build(tmp_path_factory):
-    """Build the book once with warnings as errors; return (returncode, log, html folder)."""
-    out = tmp_path_factory.mktemp("book")
-    jb = shutil.which("jupyter-book", path=os.path.dirname(sys.executable)) or "jupyter-book"
-    proc = subprocess.run([jb, "build", str(ROOT), "--path-output", str(out), "-W", "-n",
-                           "--keep-going"], capture_output=True, text=True)
-    return proc.returncode, proc.stdout + proc.stderr, out / "_build" / "html"
+    """Build the book once with warnings as errors; return (returncode, log, html folder).
+
+    Once per test run, also when pytest-xdist spreads the tests over several workers: the
+    first worker to need the book builds it into the run's shared temporary folder, under a
+    file lock, and the others read its result."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent                 # the folder all workers of this run share
+    out, record = shared / "book", shared / "book-build.json"
+    with FileLock(str(shared / "book-build.lock")):
+        if not record.exists():
+            jb = (shutil.which("jupyter-book", path=os.path.dirname(sys.executable))
+                  or "jupyter-book")
+            proc = subprocess.run([jb, "build", str(ROOT), "--path-output", str(out), "-W",
+                                   "-n", "--keep-going"], capture_output=True, text=True)
+            record.write_text(json.dumps({"code": proc.returncode,
+                                          "log": proc.stdout + proc.stderr}))
+        built = json.loads(record.read_text())
+    return built["code"], built["log"], out / "_build" / "html"
 
 
 @pytest.fixture(scope="session")

@@ -65,10 +65,11 @@ class BalanceConfig:
         network needs to fit its training pairs at the larger steps (at ηT = 250 it was still
         at chance at every step size). Width 512 costs 75 ms a step, p = 97 at width 512 about
         4× more again. float64 because the drift is compared with its η² prediction to far
-        below float32's rounding.
+        below float32's rounding. On the CPU wherever it runs: the recorded design is a CPU run,
+        and a config that changed with the machine would not match its own record.
         """
         return cls(p=59, width=256, depth=4, lrs=(0.25, 0.5, 1.0, 2.0),
-                   time=1000.0, records=100, device="cuda" if torch.cuda.is_available() else "cpu")
+                   time=1000.0, records=100, device="cpu")
 
 
 def _init_weights(config: BalanceConfig, generator: torch.Generator) -> list[torch.Tensor]:

@@ -77,23 +77,32 @@ def _bibtex_names(authors: list) -> str:
                         for family, given in person_names(authors))
 
 
-def _bibtex(kind: str, key: str, fields: list[tuple[str, object]], width: int = 88) -> str:
-    """One entry, a field a line; a long value is broken at its " and "s so that no line is
-    wider than ``width`` where that is possible (a narrow screen scrolls less)."""
+def _wrap(tokens: list[str], sep: str, first: int, rest: int, width: int) -> list[str]:
+    """Greedy line filling: ``tokens`` joined by ``sep``, the first line starting at column
+    ``first`` and the others at ``rest``, no line wider than ``width`` where a break allows."""
+    lines, line, col = [], tokens[0], first
+    for token in tokens[1:]:
+        if col + len(line) + len(sep) + len(token) > width:
+            lines.append(line + sep.rstrip())
+            line, col = token, rest
+        else:
+            line += sep + token
+    return lines + [line]
+
+
+def _bibtex(kind: str, key: str, fields: list[tuple[str, object]], width: int = 72) -> str:
+    """One entry, a field a line, long values broken (authors at their "and"s, other values at
+    spaces) so that the entry reads on a narrow screen without scrolling."""
     fields = [(name, str(value)) for name, value in fields if name and value not in (None, "")]
-    pad = max(len(name) for name, _ in fields)
     lines = []
     for name, value in fields:
-        head = f"  {name.ljust(pad)} = {{"
-        parts = value.split(" and ")
-        line = head + parts[0]
-        for part in parts[1:]:
-            if len(line) + len(" and " + part) + 2 > width:
-                lines.append(line + " and")
-                line = " " * len(head) + part
-            else:
-                line += " and " + part
-        lines.append(line + "},")
+        head = f"  {name} = {{"
+        tokens, sep = ((value.split(" and "), " and ") if name == "author"
+                       else (value.split(" "), " "))
+        wrapped = _wrap(tokens, sep, len(head), 4, width - 2)
+        lines.append(head + wrapped[0])
+        lines += ["    " + line for line in wrapped[1:]]
+        lines[-1] += "},"
     lines[-1] = lines[-1][:-1]
     return f"@{kind}{{{key},\n" + "\n".join(lines) + "\n}"
 
@@ -179,7 +188,7 @@ def card_markdown(cff: dict) -> str:
     paper, book = paper_bibtex(cff), book_bibtex(cff)
     message = " ".join(str(cff.get("message", "")).split())
     return "\n".join([
-        ":::::{card} How to cite",
+        ":::::{card}",
         ":class-card: how-to-cite",
         "",
         _escape(message),

@@ -232,7 +232,9 @@ def test_how_to_cite_agrees_with_the_bibliography():
 def test_how_to_cite_card_markup():
     cff = how_to_cite.read_cff(ROOT / "CITATION.cff")
     text = how_to_cite.card_markdown(cff)
-    assert text.startswith(":::::{card} How to cite") and text.endswith(":::::")
+    assert text.startswith(":::::{card}\n") and text.endswith(":::::")
+    for block in re.findall(r"```bibtex\n(.*?)```", text, re.DOTALL):
+        assert max(len(line) for line in block.splitlines()) <= 72, block
     assert text.count("```bibtex") == 2
     assert "https://arxiv.org/abs/2602.20062" in text
     book = how_to_cite.book_bibtex(cff)

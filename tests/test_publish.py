@@ -139,6 +139,7 @@ def test_preferred_citation_is_the_paper_as_in_references_bib(root):
     bib_surnames = [a.split(",")[0].strip() for a in field["author"].split(" and ")]
     assert [a["family-names"] for a in pc["authors"]] == \
         [s.replace("Domin{\\'e}", "Dominé") for s in bib_surnames]
-    arxiv = re.search(r"arXiv:\d{4}\.\d{5}", field["note"]).group(0)
+    assert field.get("archivePrefix") == "arXiv" and re.fullmatch(r"\d{4}\.\d{5}", field["eprint"])
+    arxiv = "arXiv:" + field["eprint"]
     assert arxiv in [i["value"] for i in pc["identifiers"]]
     assert arxiv.removeprefix("arXiv:") in pc["url"]

@@ -14,8 +14,9 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-Family = Callable[[dict], "dict[str, dict[int, float]]"]
-"""merged results -> {comparison label: {seed: paired difference}}, primary comparison first."""
+Family = Callable[[dict], dict]
+"""A family of comparisons: merged results to ``{comparison label: {seed: paired
+difference}}``, the primary comparison first."""
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,10 @@ class Prediction:
     endpoint: the primary endpoint in words (metric, contrast, unit).
     metric: the measured quantity the differences are taken of (e.g. ``"test_ce"``).
     sign: +1 or -1, the predicted sign of every paired difference in the family.
-    delta: the equivalence margin (> 0), in the endpoint's units: a null whose interval lies
-        inside (-delta, delta) is reported as "no effect larger than delta".
+    delta: the equivalence margin (> 0), in the endpoint's units (a null whose interval lies
+    inside (-delta, delta) is reported as "no effect larger than delta").
     family: ``"module:function"``, the function (see :data:`Family`) that computes the
-        family of paired differences from the merged results.
+    family of paired differences from the merged results.
     """
     id: str
     chapter: int

@@ -309,37 +309,6 @@ def test_summary_tables():
         mean_ci([])
 
 
-def test_outcome_and_verdict_follow_the_books_rule():
-    from dlnft.experiments.summary import outcome, verdict
-
-    # the interval of [1, 2, 3] is 2 ± 2.48: contains zero; of [1, 1.1, 0.9] excludes it
-    assert outcome([1.0, 2.0, 3.0], +1)[0] == "not conclusive"
-    assert outcome([1.0, 1.1, 0.9], +1)[:2] == ("as predicted", pytest.approx(1.0))
-    assert outcome([1.0, 1.1, 0.9], -1)[0] == "opposite"
-    assert outcome([-1.0, -1.1, -0.9], -1)[0] == "as predicted"
-    assert outcome([5.0], +1) == ("not conclusive", 5.0, 0.0, 1)  # one seed: no interval
-    for bad in ([], [1.0, float("nan")], [[1.0, 2.0]]):
-        with pytest.raises(ValueError, match="diffs"):
-            outcome(bad, +1)
-    with pytest.raises(ValueError, match="sign"):
-        outcome([1.0, 2.0], 0)
-    # a weak prediction ("not positive") can only be contradicted
-    assert outcome([1.0, 2.0, 3.0], -1, weak=True)[0] == "consistent"
-    assert outcome([-1.0, -1.1, -0.9], -1, weak=True)[0] == "consistent"
-    assert outcome([1.0, 1.1, 0.9], -1, weak=True)[0] == "opposite"
-    assert outcome([-5.0], -1, weak=True)[0] == "not conclusive"
-    ok, no, nc, weak = "as predicted", "opposite", "not conclusive", "consistent"
-    assert verdict([ok, ok]) == verdict([ok, weak]) == verdict([weak]) == "held"
-    assert verdict([ok, nc, weak]) == "held in part"
-    assert verdict([nc, weak]) == "not conclusive"
-    assert verdict([ok, nc]) == "held in part"
-    assert verdict([ok, no]) == "mixed"
-    assert verdict([no, nc]) == "failed"
-    assert verdict([nc, nc]) == verdict([]) == "not conclusive"
-    with pytest.raises(ValueError, match="outcomes"):
-        verdict(["held"])
-
-
 def test_pt_table_and_the_overall_scale_sweep():
     from dlnft.experiments.summary import pt_table
 

@@ -351,3 +351,29 @@ def load(name: str, out: str | os.PathLike = RESULTS, scale: str = "full") -> di
         return None
     runs = list(_valid_runs(data, path, name, scale).values())
     return {**data, "n_runs": len(runs), "wall_s": sum(r["wall_s"] for r in runs), "runs": runs}
+
+
+def load_recorded(name: str, out: str | os.PathLike = RESULTS) -> dict:
+    """The merged full-scale results of experiment ``name`` that a chapter judges.
+
+    ResultsError naming the command that records them when the file is missing or holds no
+    run, and when a recorded run is not one of the registry's full-scale configs
+    (``EXPERIMENTS[name].configs("full")``): a protocol that drifted is refused, not read.
+    """
+    from . import EXPERIMENTS          # the registry imports this module
+
+    if name not in EXPERIMENTS:
+        raise ValueError(f"name must be one of {sorted(EXPERIMENTS)}, got {name!r}")
+    command = f"python -m dlnft.experiments {name} --scale full"
+    merged = load(name, out, "full")
+    if merged is None or not merged["runs"]:
+        raise ResultsError(f"{merged_path(name, out)} is missing or holds no run; record it "
+                           f"with: {command}")
+    allowed = {_dict_hash(config_dict(c)) for c in EXPERIMENTS[name].configs("full")}
+    stray = [r["config"].get("seed") for r in merged["runs"]
+             if _dict_hash(r["config"]) not in allowed]
+    if stray:
+        raise ResultsError(f"{merged_path(name, out)}: {len(stray)} run(s) (seeds {stray}) "
+                           f"are not among the registry's full-scale configs of {name!r}; "
+                           f"the protocol changed: re-record with {command}")
+    return merged

@@ -4,9 +4,11 @@ Each function takes a merged results dict (:func:`dlnft.experiments.results.load
 and returns ``{comparison label: {seed: paired difference}}``, the primary comparison first,
 every difference oriented so that the prediction gives it the sign of its entry in
 :data:`dlnft.experiments.predictions.PREDICTIONS`. Only seeds recorded at both ends of a
-comparison enter it, and no run is left out for an outcome the setting can cause: a
-Transformer that never groks counts at the step budget (censored), one that does not fit its
-training pairs counts like any other.
+comparison enter it. A family holds the primary comparison and one comparison per level the
+prediction names (a task, an operation, a step of the sweep, n where the prediction speaks of
+it); a factor it does not name is averaged within each seed. No run is left out for an
+outcome the setting can cause: a Transformer that never groks counts at the step budget
+(censored), one that does not fit its training pairs counts like any other.
 """
 from __future__ import annotations
 
@@ -88,31 +90,35 @@ def _log_change(ft: dict) -> float:
 
 def cka_alpha(merged: dict) -> dict:
     """Chapter 3, prediction 1: log10(1 − CKA) at the conv1 stage during FT, larger
-    alpha_conv1 minus smaller. Primary: alpha 10 − 0.1 averaged over the two tasks and two n;
-    then each task, n and step 0.1 → 1 → 10."""
+    alpha_conv1 minus smaller, each seed's mean over the two n (a replicate the prediction does
+    not name). Primary: alpha 10 − 0.1, mean over both tasks; then each task and step
+    0.1 → 1 → 10 (the prediction: "from 0.1 to 1 to 10, on both FT tasks")."""
     v = _resnet(merged, _log_change)
     lo, mid, hi = _alphas(merged)
-    cells = [(t, n) for t in RESNET_TASKS for n in RESNET_NS]
-    family = {f"α {hi:g} − {lo:g}, mean over tasks and n": _combine(
-        [_paired({0: v[hi, t, n], 1: v[lo, t, n]}, 0, 1) for t, n in cells],
-        [1 / len(cells)] * len(cells))}
-    for t, n in cells:
+
+    def step(task, a, b):
+        return _combine([_paired({0: v[b, task, n], 1: v[a, task, n]}, 0, 1)
+                         for n in RESNET_NS], [1 / len(RESNET_NS)] * len(RESNET_NS))
+
+    family = {f"α {hi:g} − {lo:g}, mean over tasks": _combine(
+        [step(t, lo, hi) for t in RESNET_TASKS], [0.5, 0.5])}
+    for t in RESNET_TASKS:
         for a, b in ((lo, mid), (mid, hi)):
-            family[f"{t}, n = {n}, α {b:g} − {a:g}"] = _paired(
-                {0: v[b, t, n], 1: v[a, t, n]}, 0, 1)
+            family[f"{t}, α {b:g} − {a:g}"] = step(t, a, b)
     return _nonempty(family, "cka_alpha")
 
 
 def cka_task(merged: dict) -> dict:
-    """Chapter 3, prediction 2: log10(1 − CKA) at conv1, heldout minus subset. Primary: the
-    mean over the three alpha_conv1 and two n; then each alpha and n."""
+    """Chapter 3, prediction 2: log10(1 − CKA) at conv1, heldout minus subset, each seed's
+    mean over the two n. Primary: the mean over the three alpha_conv1; then each alpha (the
+    prediction: "at each alpha_conv1")."""
     v = _resnet(merged, _log_change)
-    cells = [(a, n) for a in _alphas(merged) for n in RESNET_NS]
-    parts = {(a, n): _paired({0: v[a, "heldout", n], 1: v[a, "subset", n]}, 0, 1)
-             for a, n in cells}
-    family = {"heldout − subset, mean over α and n": _combine(
+    parts = {a: _combine([_paired({0: v[a, "heldout", n], 1: v[a, "subset", n]}, 0, 1)
+                          for n in RESNET_NS], [1 / len(RESNET_NS)] * len(RESNET_NS))
+             for a in _alphas(merged)}
+    family = {"heldout − subset, mean over α": _combine(
         list(parts.values()), [1 / len(parts)] * len(parts))}
-    family.update({f"α {a:g}, n = {n}": d for (a, n), d in parts.items()})
+    family.update({f"α {a:g}": d for a, d in parts.items()})
     return _nonempty(family, "cka_task")
 
 

@@ -100,7 +100,8 @@ PREDICTIONS: tuple[Prediction, ...] = (
         id="3.cka.alpha", chapter=3, experiment="resnet_fmnist",
         statement="The conv1 stage's representation changes more during FT at larger "
                   "alpha_conv1 (a smaller first layer), on both FT tasks.",
-        endpoint="log10(1 - CKA) at conv1, alpha_conv1 10 minus 0.1, mean over tasks and n",
+        endpoint="log10(1 - CKA) at conv1, alpha_conv1 10 minus 0.1, mean over tasks "
+                 "and n",
         metric="representation.conv1.change", sign=1, delta=math.log10(2),
         family=_E + "cka_alpha",
         reason="a factor 2 in 1 - CKA (log10 2 = 0.30 decades), against the seven- to "
@@ -109,7 +110,8 @@ PREDICTIONS: tuple[Prediction, ...] = (
         id="3.cka.task", chapter=3, experiment="resnet_fmnist",
         statement="New classes change the conv1 stage more than PT classes: log10(1 - CKA) "
                   "at conv1 is larger on heldout than on subset at every alpha_conv1.",
-        endpoint="log10(1 - CKA) at conv1, heldout minus subset, mean over alpha and n",
+        endpoint="log10(1 - CKA) at conv1, heldout minus subset, mean over alpha and "
+                 "n",
         metric="representation.conv1.change", sign=1, delta=math.log10(2),
         family=_E + "cka_task",
         reason="a factor 2 in 1 - CKA (0.30 decades), the size of the theory's relative gap "

@@ -179,3 +179,21 @@ def test_load_recorded_names_the_command(tmp_path):
         load_recorded("modular", out=tmp_path)
     with pytest.raises(ValueError, match="name"):
         load_recorded("nope", out=tmp_path)
+
+
+def test_load_recorded_refuses_a_run_outside_the_registry(tmp_path):
+    import json
+    import shutil
+
+    from dlnft.experiments import results
+    from dlnft.experiments.results import ResultsError, load_recorded
+
+    shutil.copy(results.merged_path("balance"), tmp_path / "balance.json")
+    assert load_recorded("balance", out=tmp_path)["runs"]
+    data = json.loads((tmp_path / "balance.json").read_text())
+    run = data["runs"][0]
+    run["config"]["lrs"] = [0.125, 0.25, 0.5, 1.0]           # a protocol that drifted
+    run["checksum"] = results.checksum(run)
+    results.write_json(tmp_path / "balance.json", data)
+    with pytest.raises(ResultsError, match="not among the registry's full-scale configs"):
+        load_recorded("balance", out=tmp_path)

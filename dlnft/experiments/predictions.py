@@ -39,6 +39,8 @@ class Prediction:
     ``"equivalence"`` (they stay inside (-delta, delta); ``sign`` is the side a departure
     was expected on), see :func:`dlnft.experiments.summary.verdict_of`.
     reason: why delta has its size, in words.
+    unit: the endpoint's unit as printed after a number (e.g. ``" nats"``), digits: how many
+        decimals a printed difference of it carries.
     """
     id: str
     chapter: int
@@ -51,6 +53,8 @@ class Prediction:
     family: str
     claim: str = "direction"
     reason: str = ""
+    unit: str = ""
+    digits: int = 3
 
     def __post_init__(self):
         if self.sign not in (1, -1):
@@ -85,6 +89,7 @@ PREDICTIONS: tuple[Prediction, ...] = (
                   "proportion to eta: a log-log slope of 1 over the three smallest steps.",
         endpoint="fitted log-log slope of the final drift against eta, minus 1",
         metric="drift_slope", sign=-1, delta=0.2, family=_E + "balance_slope",
+        digits=2,
         claim="equivalence",
         reason="the rule stated with the prediction: the slope within [0.8, 1.2]; a "
                "departure was expected below 1 (large steps leave the flow's path)"),
@@ -95,6 +100,7 @@ PREDICTIONS: tuple[Prediction, ...] = (
         endpoint="grokking step (first recorded PT step with held-out accuracy >= 0.95; "
                  "never: the 5,000-step budget), scale 3 minus scale 0.3",
         metric="grok_step", sign=1, delta=500.0, family=_E + "grok_scale",
+        unit=" steps", digits=0,
         reason="one tenth of the 5,000-step budget (five recording intervals)"),
     Prediction(
         id="3.cka.alpha", chapter=3, experiment="resnet_fmnist",
@@ -104,6 +110,7 @@ PREDICTIONS: tuple[Prediction, ...] = (
                  "and n",
         metric="representation.conv1.change", sign=1, delta=math.log10(2),
         family=_E + "cka_alpha",
+        unit=" decades", digits=2,
         reason="a factor 2 in 1 - CKA (log10 2 = 0.30 decades), against the seven- to "
                "tenfold change the diagonal theory gives over the same range"),
     Prediction(
@@ -114,6 +121,7 @@ PREDICTIONS: tuple[Prediction, ...] = (
                  "n",
         metric="representation.conv1.change", sign=1, delta=math.log10(2),
         family=_E + "cka_task",
+        unit=" decades", digits=2,
         reason="a factor 2 in 1 - CKA (0.30 decades), the size of the theory's relative gap "
                "(26-109%) at lambda >= 0"),
     Prediction(
@@ -126,6 +134,7 @@ PREDICTIONS: tuple[Prediction, ...] = (
         endpoint="FT test cross-entropy of the held-out pair, n = 100, alpha_conv1 0.1 minus "
                  "10 (positive: the small first layer helps)",
         metric="test_loss", sign=1, delta=CE_DELTA, family=_E + "resnet_small_conv1",
+        unit=" nats",
         reason="the authors' earlier CIFAR-100 work reported an accuracy benefit of 0.038; "
                "at the held-out accuracy 0.9 this is 0.038 ln 9 = 0.083 nats of "
                "cross-entropy. Test cross-entropy, not accuracy: the subset task sits at "
@@ -148,6 +157,7 @@ PREDICTIONS: tuple[Prediction, ...] = (
                   "classes reuses the PT features (PT-dependence in every regime).",
         endpoint="FT test cross-entropy, held-out minus subset pair, mean over alpha and n",
         metric="test_loss", sign=1, delta=CE_DELTA, family=_E + "resnet_reuse",
+        unit=" nats",
         reason="as 4.resnet.small_conv1: 0.038 accuracy at a = 0.9, 0.083 nats"),
     Prediction(
         id="7.modular.new", chapter=7, experiment="modular",

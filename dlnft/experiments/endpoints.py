@@ -140,7 +140,7 @@ def resnet_small_conv1(merged: dict) -> dict:
                 else:
                     sub = _paired({0: v[ref, "subset", n], 1: v[hi, "subset", n]}, 0, 1)
                     diffs = _combine([held, sub], [1.0, -1.0])
-                family[f"{kind}, n = {n}, α {hi:g} vs {ref:g}"] = diffs
+                family[f"{kind}, n {n}, α {hi:g} vs {ref:g}"] = diffs
     return _nonempty(family, "resnet_small_conv1")
 
 

@@ -133,33 +133,32 @@ class Judgement:
         return self.comparisons[0]
 
     def lines(self, digits: int = 3, unit: str = "") -> list[str]:
-        """One printed line per comparison (mean ± half-width, n, p, Holm p, outcome) and
-        the verdict, with the size the data exclude for a primary comparison that is a
-        null."""
+        """One printed line per comparison (mean ± 95% half-width, n seeds, sign-flip p, Holm
+        p, outcome) and the verdict, with what the data exclude when the primary comparison is
+        a null (:meth:`excluded_text`)."""
         width = max(len(c.label) for c in self.comparisons)
         out = []
         for c in self.comparisons:
             spread = (f"± {c.half:.{digits}f}" if c.n >= 2 else "(one seed, no interval)")
-            out.append(f"  {c.label:{width}s} {c.mean:+.{digits}f} {spread} (n = {c.n}), "
-                       f"p = {c.p:.3f}, Holm p = {c.p_holm:.3f}: {c.outcome}")
+            out.append(f"  {c.label:{width}s}  {c.mean:+.{digits}f} {spread}  n {c.n}  "
+                       f"p {c.p:.3f}  Holm {c.p_holm:.3f}  {c.outcome}")
         out.append(f"  verdict: {self.verdict}")
         text = self.excluded_text(digits, unit)
         if text:
-            out.append(f"  primary comparison: {text}")
+            out.append(f"  primary: {text}")
         return out
 
     def excluded_text(self, digits: int = 3, unit: str = "") -> str:
-        """"excludes an effect larger than X on the predicted side" for a primary comparison
-        that is not as predicted (empty otherwise)."""
+        """"excludes an effect in the predicted direction above X": what the 95% interval of
+        a primary comparison that is not as predicted rules out (empty otherwise)."""
         c = self.primary
         if c.excludes is None:
             return ""
         side = "in the predicted direction" if self.claim == "direction" else \
             "on the side a departure was expected"
         if c.excludes <= 0:
-            return f"the 95% interval excludes every effect {side}"
-        return (f"the 95% interval excludes an effect {side} larger than "
-                f"{c.excludes:.{digits}f}{unit}")
+            return f"excludes every effect {side}"
+        return f"excludes an effect {side} above {c.excludes:.{digits}f}{unit}"
 
 
 def _diffs(diffs) -> np.ndarray:

@@ -39,8 +39,8 @@ class Prediction:
     ``"equivalence"`` (they stay inside (-delta, delta); ``sign`` is the side a departure
     was expected on), see :func:`dlnft.experiments.summary.verdict_of`.
     reason: why delta has its size, in words.
-    unit: the endpoint's unit as printed after a number (e.g. ``" nats"``), digits: how many
-        decimals a printed difference of it carries.
+    unit: the endpoint's unit as printed after a number (e.g. ``" nats"``).
+    digits: how many decimals a printed difference of it carries.
     """
     id: str
     chapter: int

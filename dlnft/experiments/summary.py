@@ -80,7 +80,7 @@ def signflip_p(diffs) -> float:
 
 def holm(pvalues) -> list[float]:
     """Holm's step-down adjusted p-values, in the order given: the i-th smallest of m
-    p-values becomes max over j <= i of min(1, (m - j + 1) p_(j))."""
+    p-values, p(i), becomes the largest over j <= i of min(1, (m - j + 1) p(j))."""
     p = np.asarray(pvalues, dtype=float)
     if p.ndim != 1 or not np.all((p >= 0) & (p <= 1)):
         raise ValueError(f"pvalues must be a list of numbers in [0, 1], got {pvalues!r}")

@@ -112,8 +112,9 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                       "full": {"early_scale": MODULAR_EARLY_SCALES}},
                seeds={"smoke": (0,), "full": tuple(range(6))}),
     Experiment("modular_scale", ModularConfig, modular.run,
-               "the same Transformer pretrained on + mod p at overall initialization "
-               "scales 0.3, 1, 3: how far its weights move and whether it groks (chapter 2)",
+               "the modular-arithmetic Transformer pretrained on + mod p at overall "
+               "initialization scales 0.3, 1, 3: how far its weights move and whether it groks "
+               "(chapter 2)",
                sweep={"smoke": {"scale": OVERALL_SCALES, **PT_ONLY},
                       # 5000 PT steps: room to grok late; recorded at 9-12.5 min a run on one
                       # core, two at a time: 15 runs in about 77 min on 2 cores

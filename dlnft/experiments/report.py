@@ -1,0 +1,272 @@
+"""Verdict-first results: a result box and a forest plot of a judged prediction.
+
+A chapter's Act 3 opens with what its experiment found. :func:`result_box` reads the recorded
+sweep of a prediction (:func:`dlnft.experiments.results.load_recorded`), judges it by the
+book's one rule (:func:`dlnft.experiments.summary.judge`) and returns a :class:`ResultBox`:
+what was trained on what data, where and when it was recorded (seeds, device, dates,
+commits), the prediction in one sentence, the primary paired difference d̄ ± its 95%
+half-width with its Holm-adjusted sign-flip p, the verdict as a badge, and for a primary that
+is not as predicted what its interval excludes. In a notebook it shows as a card (HTML with
+sphinx-design's card and badge classes, styled by ``_static/result.css``); its plain text,
+the same content, is what ``print`` and nbval see. :func:`forest_plot` draws the family of
+paired differences of one or more boxes: one row per comparison, the mean with its 95%
+interval, zero, the predicted side shaded, the equivalence band (-δ, δ), and the outcome of
+each comparison in a fixed colour and marker (:data:`OUTCOME_STYLE`).
+"""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from .predictions import Prediction, get
+from .summary import OUTCOMES, VERDICTS, Judgement, judge
+
+OUTCOME_STYLE = {
+    "as predicted": ("#1a7f37", "o"),
+    "opposite": ("#c62828", "X"),
+    "equivalent": ("#1f5fa8", "D"),
+    "not conclusive": ("#6e6e6e", "s"),
+}
+"""Colour and marker of each outcome of a comparison, the same in every forest plot."""
+
+VERDICT_BADGE = {
+    "held": "success",
+    "held in part": "info",
+    "mixed": "warning",
+    "failed": "danger",
+    "no effect larger than δ": "primary",
+    "not conclusive": "secondary",
+}
+"""The sphinx-design (Bootstrap) colour of each verdict's badge."""
+
+PREDICTED_SIDE = "#1a7f37"
+"""Fill colour of the predicted side of zero (drawn at low opacity)."""
+BAND = "#1f5fa8"
+"""Fill colour of the equivalence band (-δ, δ) (drawn at low opacity)."""
+
+
+def _recorded(merged: dict, experiment: str) -> dict:
+    """Seeds, devices, dates and commits of the runs of ``merged``."""
+    if not isinstance(merged, dict) or not isinstance(merged.get("runs"), list) \
+            or not merged["runs"]:
+        raise ValueError(f"merged must be a merged results dict with a non-empty list of "
+                         f"runs (of {experiment!r}), got {type(merged).__name__}")
+    runs = merged["runs"]
+    prov = [r.get("provenance", {}) for r in runs]
+    dates = sorted(str(p.get("date", "?"))[:10] for p in prov)
+    return {
+        "experiment": experiment,
+        "runs": len(runs),
+        "seeds": sorted({r["config"].get("seed") for r in runs}, key=str),
+        "devices": sorted({str(p.get("device", "unknown device")) for p in prov}),
+        "dates": (dates[0], dates[-1]),
+        "commits": sorted({str(p.get("commit"))[:7] for p in prov}),
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+@dataclass(frozen=True, repr=False)
+class ResultBox:
+    """A prediction, its judgement and where its data come from.
+
+    prediction: the registry entry (:class:`dlnft.experiments.predictions.Prediction`).
+    judgement: its :class:`dlnft.experiments.summary.Judgement`. description: what was
+    trained on what data (the experiment's description). recorded: runs, seeds, devices,
+    first and last date, commits of the recorded file. Its ``repr`` (text/plain) is
+    :meth:`text`; in a notebook it renders as :meth:`html`.
+    """
+    prediction: Prediction
+    judgement: Judgement
+    description: str
+    recorded: dict
+
+    @property
+    def verdict(self) -> str:
+        return self.judgement.verdict
+
+    def _number(self, x: float) -> str:
+        return f"{x:+.{self.prediction.digits}f}"
+
+    def primary_text(self) -> str:
+        """The primary comparison: label, d̄ ± 95% half-width (unit), seeds, Holm p,
+        outcome."""
+        c, p = self.judgement.primary, self.prediction
+        if c.n >= 2:
+            spread = (f"{self._number(c.mean)} ± {c.half:.{p.digits}f}{p.unit} "
+                      f"(95% interval over {c.n} seeds)")
+        else:
+            return (f"{c.label}: {self._number(c.mean)}{p.unit} (one seed: no interval, no "
+                    f"test), {c.outcome}")
+        return f"{c.label}: {spread}, Holm p {c.p_holm:.3f}, {c.outcome}"
+
+    def recorded_text(self) -> str:
+        """Runs, seeds, device(s), dates and commit(s) of the recorded file."""
+        r = self.recorded
+        first, last = r["dates"]
+        when = first if first == last else f"{first} to {last}"
+        return (f"{_plural(r['runs'], 'run')}, {_plural(len(r['seeds']), 'seed')}, on "
+                f"{', '.join(r['devices'])}, {when}, "
+                f"{'commit' if len(r['commits']) == 1 else 'commits'} "
+                f"{', '.join(r['commits'])} (data/results/{r['experiment']}.json)")
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(heading, text) of each line of the box, verdict first."""
+        p, j = self.prediction, self.judgement
+        delta = f"{p.delta:.{p.digits}f}"
+        out = [("Verdict", j.verdict),
+               ("Trained", self.description),
+               ("Recorded", self.recorded_text()),
+               ("Prediction", p.statement),
+               ("Endpoint", f"{p.endpoint}; δ = {delta}{p.unit}"),
+               ("Primary", self.primary_text())]
+        excluded = j.excluded_text(p.digits, p.unit)
+        if excluded:
+            out.append(("The data", excluded))
+        return out
+
+    def text(self) -> str:
+        """The box as plain text, one ``heading: text`` line each."""
+        return "\n".join([f"Prediction {self.prediction.id}"]
+                         + [f"{head}: {body}" for head, body in self.rows()])
+
+    def html(self) -> str:
+        """The box as a sphinx-design card with the verdict as a badge."""
+        colour = VERDICT_BADGE[self.verdict]
+        badge = (f'<span class="sd-badge sd-bg-{colour} sd-bg-text-{colour} '
+                 f'dlnft-verdict">{html.escape(self.verdict)}</span>')
+        items = "".join(f"<dt>{html.escape(head)}</dt><dd>{html.escape(body)}</dd>"
+                        for head, body in self.rows()[1:])
+        return (f'<div class="sd-card sd-shadow-sm sd-mb-3 dlnft-result '
+                f'dlnft-result-{colour}">'
+                f'<div class="sd-card-header"><strong>Prediction '
+                f'{html.escape(self.prediction.id)}</strong> {badge}</div>'
+                f'<div class="sd-card-body"><dl class="dlnft-result-rows">{items}</dl>'
+                f'</div></div>')
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+def result_box(prediction: Prediction | str, merged: dict | None = None,
+               judgement: Judgement | None = None) -> ResultBox:
+    """The result box of ``prediction`` (a registry entry or its id).
+
+    merged: the merged results it is judged on (default: the recorded full-scale file,
+    :func:`dlnft.experiments.results.load_recorded` of ``prediction.experiment``).
+    judgement: its judgement (default: :func:`dlnft.experiments.summary.judge` on
+    ``merged``); ValueError when it is the judgement of another prediction.
+    """
+    from . import EXPERIMENTS
+    from .results import load_recorded
+
+    if isinstance(prediction, str):
+        prediction = get(prediction)
+    if not isinstance(prediction, Prediction):
+        raise ValueError(f"prediction must be a Prediction or a prediction id, got "
+                         f"{prediction!r}")
+    if merged is None:
+        merged = load_recorded(prediction.experiment)
+    recorded = _recorded(merged, prediction.experiment)
+    if judgement is None:
+        judgement = judge(prediction, merged)
+    if not isinstance(judgement, Judgement) or judgement.id != prediction.id:
+        raise ValueError(f"judgement must be the Judgement of {prediction.id!r}, got "
+                         f"{getattr(judgement, 'id', judgement)!r}")
+    if judgement.verdict not in VERDICTS:
+        raise ValueError(f"judgement.verdict must be one of {VERDICTS}, got "
+                         f"{judgement.verdict!r}")
+    experiment = EXPERIMENTS.get(prediction.experiment)
+    description = experiment.description if experiment else prediction.experiment
+    return ResultBox(prediction, judgement, description, recorded)
+
+
+def forest_plot(*boxes: ResultBox, width: float = 4.67):
+    """A forest plot of the paired differences of the predictions in ``boxes`` (one panel).
+
+    One row per comparison of each box's family, top to bottom in the family's order
+    (primary first), each box's rows under its prediction's id: the mean paired difference
+    with its 95% interval, in the colour and marker of its outcome (:data:`OUTCOME_STYLE`).
+    A vertical line marks zero; the predicted side of zero is shaded green (a "direction"
+    claim) and the equivalence band (-δ, δ) blue, over the rows of its own prediction. The
+    boxes must share a unit (ValueError otherwise). width: inches (the height follows from
+    the number of rows). Returns the matplotlib Figure.
+    """
+    if not boxes:
+        raise ValueError("boxes must hold at least one ResultBox, got none")
+    bad = [b for b in boxes if not isinstance(b, ResultBox)]
+    if bad:
+        raise ValueError(f"boxes must be ResultBox objects (see result_box), got {bad[0]!r}")
+    units = {b.prediction.unit for b in boxes}
+    if len(units) != 1:
+        raise ValueError(f"boxes must share a unit to share an axis, got {sorted(units)}")
+    if not (isinstance(width, (int, float)) and 2 <= width <= 10):
+        raise ValueError(f"width must be between 2 and 10 inches, got {width!r}")
+    n_rows = sum(len(b.judgement.comparisons) + 1 for b in boxes)
+    claims = {b.judgement.claim for b in boxes}
+    seen = [o for o in OUTCOMES if any(c.outcome == o for b in boxes
+                                       for c in b.judgement.comparisons)]
+    legend_rows = math.ceil((len(seen) + 1 + ("direction" in claims)) / 2)
+    legend_h = 0.12 + 0.24 * legend_rows
+    height = 0.75 + 0.5 * n_rows + legend_h
+    fig, ax = plt.subplots(figsize=(width, height))
+    white = {"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.85}
+    lows, highs = [0.0], [0.0]
+    for b in boxes:
+        for c in b.judgement.comparisons:
+            half = 0.0 if math.isnan(c.half) else c.half
+            lows.append(c.mean - half)
+            highs.append(c.mean + half)
+        lows.append(-b.prediction.delta)
+        highs.append(b.prediction.delta)
+    pad = 0.12 * (max(highs) - min(lows))
+    xlim = (min(lows) - pad, max(highs) + pad)
+    y = n_rows
+    for b in boxes:
+        p, j = b.prediction, b.judgement
+        top = y - 0.5
+        ax.text(0.0, y, f"{p.id}: {j.verdict}", transform=ax.get_yaxis_transform(),
+                fontsize=11, fontweight="bold", va="center", ha="left", bbox=white,
+                zorder=5)
+        y -= 1
+        bottom = y - len(j.comparisons) + 0.5
+        ys = [top, bottom]
+        ax.fill_betweenx(ys, -p.delta, p.delta, color=BAND, alpha=0.15, lw=0)
+        if j.claim == "direction":
+            edge = xlim[1] if p.sign > 0 else xlim[0]
+            ax.fill_betweenx(ys, 0, edge, color=PREDICTED_SIDE, alpha=0.10, lw=0)
+        for c in j.comparisons:
+            colour, marker = OUTCOME_STYLE[c.outcome]
+            if c.n >= 2:
+                ax.plot([c.mean - c.half, c.mean + c.half], [y, y], color=colour, lw=2.5,
+                        zorder=4)
+            ax.plot(c.mean, y, marker=marker, color=colour, ms=9, ls="none", zorder=4)
+            ax.text(0.0, y + 0.16, c.label + (" (one seed)" if c.n < 2 else ""),
+                    transform=ax.get_yaxis_transform(), fontsize=10, va="bottom",
+                    ha="left", color="#333333", bbox=white, zorder=5)
+            y -= 1
+    ax.axvline(0, color="black", lw=1)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(0.3, n_rows + 0.6)
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    unit = units.pop().strip()
+    ax.set_xlabel("paired difference, mean ± 95% interval" + (f" ({unit})" if unit else ""))
+    handles = [Line2D([], [], color=OUTCOME_STYLE[o][0], marker=OUTCOME_STYLE[o][1],
+                      ls="none", ms=8, label=o) for o in seen]
+    handles.append(Patch(color=BAND, alpha=0.3, label="(−δ, δ)"))
+    if "direction" in claims:
+        handles.append(Patch(color=PREDICTED_SIDE, alpha=0.25, label="predicted side"))
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=10, frameon=False)
+    fig.tight_layout(rect=(0, legend_h / height, 1, 1))
+    return fig

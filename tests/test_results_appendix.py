@@ -95,11 +95,18 @@ def test_every_experiment_has_its_chapters():
 
 
 def test_the_chapters_are_those_that_read_the_results():
-    """A chapter is listed for an experiment exactly when its code calls results.load and names
-    the experiment (``"NAME"``, as its load calls and its dicts of experiments do)."""
+    """A chapter is listed for an experiment exactly when its code reads recorded results
+    (results.load, results.load_recorded, or a prediction's judgement or result box) and names
+    the experiment (``"NAME"``, as its load calls and its dicts of experiments do) or one of the
+    experiment's predictions (``"ID"``, as judge and result_box calls do)."""
+    from dlnft.experiments.predictions import PREDICTIONS
+
+    readers = ("results.load(", "load_recorded(", "result_box(", "summary.judge(")
     for page in sorted((ROOT / "chapters").glob("*.md")):
         text, doc = page.read_text(), f"chapters/{page.stem}"
-        read = {n for n in EXPERIMENTS if f'"{n}"' in text} if "results.load(" in text else set()
+        named = {n for n in EXPERIMENTS if f'"{n}"' in text}
+        named |= {p.experiment for p in PREDICTIONS if f'"{p.id}"' in text}
+        read = named if any(r in text for r in readers) else set()
         listed = {n for n, docs in ra.CHAPTERS.items() if doc in docs}
         assert listed == read, doc
 

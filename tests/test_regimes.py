@@ -82,3 +82,56 @@ def test_contrasts_and_classify_refuse_bad_inputs():
         classify(np.zeros(2), np.zeros(3))
     with pytest.raises(ValueError, match="lam"):
         regime(C, 2 * C, 0.0)
+
+
+def test_conv1_mapping_is_the_layer_ratio_of_the_initialization():
+    from dlnft.theory import conv1_lambda_ratio
+    r = conv1_lambda_ratio([0.1, 1.0, 10.0])
+    assert np.allclose(r, [99 / 101, 0.0, -99 / 101])
+    # w±² = (c + λ)/2, v±² = (c − λ)/2: a balanced pair with w divided by α has w²/v² = 1/α²
+    alpha = np.geomspace(0.01, 100, 9)
+    r = conv1_lambda_ratio(alpha)
+    assert np.allclose((1 + r) / (1 - r), 1 / alpha**2)
+    assert np.allclose(r, -np.tanh(np.log(alpha)))
+    for bad in (0.0, -1.0, np.inf):
+        with pytest.raises(ValueError, match="alpha_conv1"):
+            conv1_lambda_ratio(bad)
+
+
+def _log_derivative(f, x, h=1e-5):
+    return (np.log(f(x * np.exp(h))) - np.log(f(x * np.exp(-h)))) / (2 * h)
+
+
+def test_penalty_order_and_pt_dependence_are_log_derivatives_of_the_ft_penalty():
+    from dlnft.implicit_bias import ft_scale, phi
+    from dlnft.theory import penalty_order, pt_dependence
+    for b, beta_pt, lam, gamma in [(1.0, 1.0, -0.99 * C, 0.0), (0.3, 2.0, 0.0, 0.0),
+                                   (1.0, 1.0, 0.0, 10.0), (2.0, 0.5, -0.5 * C, 0.1),
+                                   (1.0, 1.0, -0.999999 * C, 1e-6)]:
+        q_b = lambda x: phi(x, ft_scale(beta_pt, C, lam, gamma))          # noqa: E731
+        q_pt = lambda x: phi(b, ft_scale(x, C, lam, gamma))               # noqa: E731
+        assert np.isclose(penalty_order(b, beta_pt, C, lam, gamma), _log_derivative(q_b, b),
+                          rtol=1e-6)
+        assert np.isclose(pt_dependence(b, beta_pt, C, lam, gamma),
+                          _log_derivative(q_pt, beta_pt), rtol=1e-5, atol=1e-9)
+
+
+def test_penalty_measures_reach_their_limits():
+    from dlnft.theory import penalty_order, pt_dependence
+    # lazy and PT-made scale (b ≪ c_FT ≈ |β_PT|): ℓ → 2, PD → −1
+    assert np.isclose(penalty_order(1e-4, 1.0, C, 0.0, 0.0), 2.0, atol=1e-6)
+    assert np.isclose(pt_dependence(1e-4, 1.0, C, 0.0, 0.0), -1.0, atol=2e-3)
+    # rich (b ≫ c_FT): ℓ → 1 and PD → 0, both like 1/log(2b/c_FT)
+    k_ratio = np.array([1e-4, 1e-8, 1e-12])
+    lam = (k_ratio / 2 - 1) * C
+    ell = penalty_order(1.0, 1.0, C, lam, 0.0)
+    pd = pt_dependence(1.0, 1.0, C, lam, 0.0)
+    assert np.all(np.diff(ell) < 0) and ell[-1] < 1.05 and np.all(ell > 1)
+    assert np.all(np.diff(pd) > 0) and -0.05 < pd[-1] < 0
+    # a large γ makes the scale PT-independent: PD → 0 while the penalty is quadratic (ℓ ≈ 2)
+    assert abs(pt_dependence(1.0, 1.0, C, 0.0, 1e3)) < 1e-5
+    assert pt_dependence(1.0, 0.0, C, 0.0, 0.0) == 0.0
+    with pytest.raises(ValueError, match="c_FT = 0"):
+        penalty_order(1.0, 1.0, C, -C, 0.0)
+    with pytest.raises(ValueError, match="beta_ft"):
+        pt_dependence(0.0, 1.0, C, 0.0, 0.0)

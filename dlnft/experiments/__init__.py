@@ -6,8 +6,9 @@ of JSON-serializable metrics, and a sweep per scale: config fields and the value
 (every combination is one run, for every seed).
 
     balance        chapter 1: layer-norm balance of a bias-free ReLU MLP on modular addition
-    resnet         R7: ResNet-18 PT on 98 CIFAR-100 classes, FT (held-out pair, PT-class pair,
-                   SVHN) for n ∈ {10, …, 1000}, conv1 divided by α_conv1 ∈ {0.01, …, 5}
+    resnet         R7: ResNet-18 PT on 98 CIFAR-100 classes (the CIFAR-100 protocol of Lippl &
+                   Lindsey 2024), FT (held-out pair, PT-class pair, SVHN) for n ∈ {10, …, 1000},
+                   conv1 divided by α_conv1 ∈ {0.01, …, 5} at initialization (this book's design)
     resnet_fmnist  the same protocol on real Fashion-MNIST, recorded on a CPU: PT on 8 classes,
                    FT on the held-out pair and a PT pair for n ∈ {10, 100}, α ∈ {0.1, 1, 10}
     resnet_groups  CIFAR-style ResNet-18: early vs late group scales, fresh head at γ
@@ -89,13 +90,14 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                seeds={"smoke": (0,), "full": (0,)}),
     Experiment("resnet", ResNetConfig, resnet.run,
                "ResNet-18 PT on 98 CIFAR-100 classes, FT on the held-out pair, a PT-class pair "
-               "and SVHN; conv1 divided by alpha_conv1 (the authors' protocol)",
+               "and SVHN (the CIFAR-100 protocol of Lippl & Lindsey 2024); conv1 divided by "
+               "alpha_conv1 at initialization (this book's design, not the authors')",
                sweep={"smoke": {"alpha": (0.1, 1.0)}, "full": {"alpha": ALPHAS}},
                seeds={"smoke": (0,), "full": tuple(range(50))}),
     Experiment("resnet_fmnist", FashionResNetConfig, resnet.run,
                "ResNet-18 (one-channel stem) PT on 8 Fashion-MNIST classes, FT on the held-out "
-               "pair and a PT-class pair, n = 10 and 100; conv1 divided by alpha_conv1 (CPU, "
-               "real data)",
+               "pair and a PT-class pair, n = 10 and 100; conv1 divided by alpha_conv1 at "
+               "initialization (this book's design; CPU, real data)",
                sweep={"smoke": {"alpha": (0.1, 10.0)}, "full": {"alpha": FASHION_ALPHAS}},
                seeds={"smoke": (0,), "full": tuple(range(8))}),
     Experiment("resnet_groups", ResNetConfig, resnet.run,

@@ -1,13 +1,20 @@
 """Pretrained ResNets: PT on 98 CIFAR-100 (or 8 Fashion-MNIST) classes, FT on a few samples.
 
-The authors' protocol (PAPER.md R7): torchvision ``resnet18(num_classes=100)`` from scratch;
-CIFAR-100 classes permuted per seed; PT on the 98 classes perm[2:] (labels 2–99); FT on the
-binary task of the two held-out classes perm[:2] read off logits 0–1, with n ∈ {10, …, 1000}
-training images; ``conv1.weight`` divided by α_conv1 at initialization; SGD lr 1e-3, momentum
-0.9, batch min(n, 128), cross-entropy until the training loss is < 0.01 (≤ 1000 epochs); inputs
-normalized by 0.5/0.5; no augmentation. The PT schedule is not given by the authors; here it is
-SGD with momentum at a constant learning rate until the PT training loss is below
-``pt_target_loss`` (or ``pt_max_epochs``).
+The CIFAR-100 protocol of the authors' earlier work (Lippl & Lindsey, NeurIPS 2024; PAPER.md
+R7; the deep protocols of the paper itself are not in a source the book can read):
+torchvision ``resnet18(num_classes=100)`` from scratch; CIFAR-100 classes permuted per seed; PT
+on the 98 classes perm[2:] (labels 2–99) by SGD lr 1e-3, momentum 0.9, batch 128, until the
+training loss is < 0.01 (≤ 1000 epochs); FT on the binary task of the two held-out classes
+perm[:2] read off logits 0–1, with n ∈ {10, …, 1000} training images, by the same optimizer
+with batch min(n, 128) and the same stopping rule; inputs normalized by 0.5/0.5; no
+augmentation. That work changes the scale by multiplying *all* weights by s after PT. This
+module changes it instead by dividing ``conv1.weight`` by α_conv1 at initialization: a design
+of this book, not a documented protocol of the authors (conv1 sits in front of BatchNorm, so
+the division changes that layer's effective step size, not the function;
+:func:`dlnft.theory.conv1_lambda_ratio` gives the λ/c it stands for). ``ResNetConfig.full()``
+pretrains with the earlier work's schedule above (constant learning rate, until the PT
+training loss is below ``pt_target_loss`` or ``pt_max_epochs`` have passed); the class
+defaults, used by the smoke runs and the Fashion-MNIST runs, pretrain at lr 0.05.
 
 The same protocol on Fashion-MNIST (``dataset="fashion_mnist"``, real 28×28 grayscale images
 that need no GPU and no download): ``resnet18(num_classes=10)`` with a one-channel stem
@@ -21,7 +28,7 @@ Extensions: a CIFAR-style ResNet-18 (``arch="cifar"``: 3×3 stem, no max-pool; `
 channels of stage 1, 64 in ResNet-18, narrower in smoke runs and in the Fashion-MNIST runs);
 scaling of the layer groups of :data:`~dlnft.experiments.scaling.RESNET_EARLY_LATE` (early =
 stem + stages 1–2, late = stages 3–4, head); a fresh head at scale γ instead of the PT logits;
-and FT tasks ``"heldout"`` (the authors' binary task: new classes), ``"subset"`` (a binary task
+and FT tasks ``"heldout"`` (the earlier work's binary task: new classes), ``"subset"`` (a binary task
 of two PT classes, the ω = 1 case), ``"svhn"`` (ten SVHN digits, n images in all).
 
 :func:`run` reports, per FT task and n: test accuracy, the training-loss curve, the relative
@@ -58,9 +65,11 @@ STAGES = ("conv1", "layer1", "layer2", "layer3", "layer4")
 
 @dataclass(frozen=True)
 class ResNetConfig:
-    """One PT run and its FT runs. ``smoke()``: CPU, fixtures, a narrow network; ``full()``: R7.
+    """One PT run and its FT runs. ``smoke()``: CPU, fixtures, a narrow network; ``full()``: R7
+    (the earlier work's CIFAR-100 protocol, with this book's conv1 / α_conv1).
 
-    dataset: the PT dataset, "cifar100" (the authors') or "fashion_mnist" (see the module).
+    dataset: the PT dataset, "cifar100" (the earlier work's) or "fashion_mnist" (see the
+        module).
     arch: "torchvision" (resnet18(num_classes=100)) or "cifar" (3×3 stem, no max-pool).
 
     width: channels of stage 1 (64 = ResNet-18; narrower to make smoke runs and the CPU runs
@@ -69,7 +78,7 @@ class ResNetConfig:
     alpha: α_conv1, the number conv1.weight is divided by at initialization (α_conv1 > 0).
     group_scales: ((group, factor), …) over RESNET_EARLY_LATE ("early", "late", "head").
 
-    gamma: None = FT reads the PT head's logits 0..k−1 (authors); a number = a fresh linear head
+    gamma: None = FT reads the PT head's logits 0..k−1 (earlier work); a number = a fresh head
         whose default initialization is multiplied by gamma.
 
     ft_tasks: FT tasks, from FT_TASKS. ft_ns: FT training-set sizes (n ≥ number of classes).
@@ -153,8 +162,12 @@ class ResNetConfig:
 
     @classmethod
     def full(cls, **kw) -> "ResNetConfig":
-        """The authors' protocol (R7) with the three FT tasks."""
-        return cls(**{**dict(ft_tasks=("heldout", "subset", "svhn")), **kw})
+        """The earlier work's CIFAR-100 protocol (R7: PT by SGD lr 1e-3, momentum 0.9, batch
+        128, until the training loss is < 0.01, ≤ 1000 epochs) with conv1 / α_conv1 (this
+        book's design) and the three FT tasks."""
+        base = dict(ft_tasks=("heldout", "subset", "svhn"), pt_lr=1e-3, pt_batch=128,
+                    pt_max_epochs=1000)
+        return cls(**{**base, **kw})
 
 
 @dataclass(frozen=True)
@@ -164,8 +177,9 @@ class FashionResNetConfig(ResNetConfig):
     ``full()``: torchvision's ResNet-18 architecture (one-channel stem, 10 logits) at width 16
     (stages of 16, 32, 64, 128 channels), PT on 500 training images of each of the 8 PT classes
     (4,000 images; SGD lr 0.05, momentum 0.9, batch 128, until the PT loss is < 0.01 or 40
-    epochs), FT on the held-out pair (new features) and on a PT pair (ω = 1) with n ∈ {10, 100}
-    by the authors' rule (SGD lr 1e-3, momentum 0.9, batch min(n, 128), until the training loss
+    epochs; the earlier work pretrains at lr 1e-3, and the larger step is part of the CPU
+    sizing below), FT on the held-out pair (new features) and on a PT pair (ω = 1) with n ∈ {10, 100}
+    by the earlier work's rule (SGD lr 1e-3, momentum 0.9, batch min(n, 128), until the loss
     is < 0.01, ≤ 1000 epochs), representation statistics on 500 test images; the registry
     sweeps α_conv1 ∈ {0.1, 1, 10} (conv1 / α_conv1) over seeds 0–7, 24 runs.
 

@@ -19,6 +19,12 @@ margin is in units of the teacher's energy (default ``MARGIN``, a tenth of it). 
 I rich, PT-independent; II lazy, PT-dependent; III lazy, PT-independent; IV rich, PT-dependent.
 Both contrasts, hence the regime of a setting, depend on the design (α_FT, densities): the
 defaults are those of chapter 5, which also shows how the map moves with the margin.
+
+Two measures read off the FT penalty q(β_FT; β_PT) = Φ_{c_FT(β_PT)}(β_FT) itself rather than
+the error (chapter 5 derives both with SymPy): its order :func:`penalty_order`,
+ℓ = ∂ log q/∂ log|β_FT| ∈ (1, 2] (2 lazy, 1 rich), and its pretraining dependence
+:func:`pt_dependence`, PD = ∂ log q/∂ log|β_PT| ∈ (−1, 0]. And the book's mapping of the
+ResNet's first-layer divisor to the relative scale, :func:`conv1_lambda_ratio`.
 """
 from __future__ import annotations
 
@@ -106,3 +112,77 @@ def regime(c, lam, gamma, *, margin: float = MARGIN, **design) -> np.ndarray:
     """
     margin = check.real("margin", margin, low=0.0, low_open=True)  # before the solves
     return classify(*regime_indices(c, lam, gamma, **design), margin=margin)
+
+
+def conv1_lambda_ratio(alpha_conv1) -> np.ndarray:
+    """λ/c of a balanced layer pair whose first layer is divided by α_conv1 at initialization.
+
+    The book's one mapping from the ResNet's divisor α_conv1 (``conv1.weight / α_conv1``, a
+    design of this book, chapters 4–6) to the diagonal network's relative scale. At
+    initialization (PAPER.md, model) w±² = (c + λ)/2 and v±² = (c − λ)/2, so the layer ratio
+    fixes λ/c: w²/v² = (c + λ)/(c − λ). A balanced pair (w = v, λ = 0) whose first layer is
+    divided by α_conv1 has w²/v² = 1/α_conv1², hence
+
+        λ/c = (1 − α_conv1²)/(1 + α_conv1²) = −tanh(log α_conv1),
+
+    odd in log α_conv1: α_conv1 = 0.1, 1, 10 give λ/c = +0.980, 0, −0.980. Only λ/c is set
+    this way; c (the product of the layers' scales) and the FT readout scale γ are not. The
+    ResNet's FT reads the trained PT head, not a fresh readout of scale γ, so the book computes
+    its predictions at γ = 0 (no PT-independent offset) and checks their direction at a
+    small γ (chapter 6). alpha_conv1: a divisor > 0 or an array of them.
+    """
+    alpha_conv1 = check.array_np("alpha_conv1", alpha_conv1, low=0.0, low_open=True)
+    a2 = alpha_conv1 * alpha_conv1
+    return (1.0 - a2) / (1.0 + a2)
+
+
+def _ft_penalty_args(beta_ft, beta_pt, c, lam, gamma):
+    b = np.abs(check.array_np("beta_ft", beta_ft))
+    if np.any(b == 0):
+        raise ValueError("beta_ft must be non-zero (log|beta_ft| is taken), got a zero entry")
+    beta_pt = np.abs(check.array_np("beta_pt", beta_pt))
+    c = check.array_np("c", c, low=0.0, low_open=True)
+    lam = check.array_np("lam", lam)
+    gamma = check.array_np("gamma", gamma, low=0.0)
+    check.lam_within_c(c, lam)
+    b, beta_pt, c, lam, gamma = np.broadcast_arrays(b, beta_pt, c, lam, gamma)
+    r = beta_pt / c
+    k = (c + lam) * (1.0 + np.sqrt(1.0 + r * r)) + gamma * gamma / 2
+    if np.any(k <= 0):
+        raise ValueError("lam = -c with gamma = 0 gives c_FT = 0 (a coordinate that cannot "
+                         "move): choose lam > -c or gamma > 0")
+    h = np.hypot(b, k)
+    phi = 0.5 * (b * np.arcsinh(b / k) - b * (b / (h + k)))   # Φ_k(b), stable at both ends
+    return b, r, c, lam, k, h, phi
+
+
+def penalty_order(beta_ft, beta_pt, c, lam, gamma) -> np.ndarray:
+    """ℓ = ∂ log q / ∂ log|β_FT| of the FT penalty q(β_FT; β_PT) = Φ_{c_FT(β_PT)}(β_FT) (R4).
+
+    c_FT(β_PT) = (c + λ)(1 + sqrt(1 + (β_PT/c)²)) + γ²/2 (:func:`dlnft.implicit_bias.ft_scale`)
+    and, with k = c_FT, b = |β_FT|, ℓ = b Φ_k'(b)/Φ_k(b) = ½ b asinh(b/k)/Φ_k(b) ∈ (1, 2]: 2
+    for b ≪ k (ℓ2, lazy), → 1 for b ≫ k (ℓ1, rich; slowly, like 1 + 1/log(2b/k)). Chapter 5
+    derives it with SymPy. beta_ft (non-zero), beta_pt, c > 0, lam (|λ| <= c), gamma >= 0
+    broadcast together; c_FT must be > 0 (not λ = −c with γ = 0).
+    """
+    b, _, _, _, k, _, phi = _ft_penalty_args(beta_ft, beta_pt, c, lam, gamma)
+    return 0.5 * b * np.arcsinh(b / k) / phi
+
+
+def pt_dependence(beta_ft, beta_pt, c, lam, gamma) -> np.ndarray:
+    """PD = ∂ log q / ∂ log|β_PT| of the FT penalty q(β_FT; β_PT) = Φ_{c_FT(β_PT)}(β_FT) (R4).
+
+    The chain rule through k = c_FT(β_PT): PD = (∂ log Φ_k/∂ log k)(∂ log k/∂ log|β_PT|) with
+
+        ∂ log Φ_k(b)/∂ log k = −½ (sqrt(b² + k²) − k)/Φ_k(b) ∈ [−1, 0)
+        ∂ log k/∂ log|β_PT| = (c + λ) (β_PT/c)² / sqrt(1 + (β_PT/c)²) / k ∈ [0, 1),
+
+    so PD ∈ (−1, 0]: → −1 when the penalty is quadratic (b ≪ k) and k is all PT
+    (γ = 0, |β_PT| ≫ c); → 0 when k does not depend on β_PT (γ²/2 ≫ (c + λ)|β_PT|/c, or
+    β_PT = 0) or the penalty is ℓ1-like (b ≫ k, like −1/log(2b/k)). Arguments as in
+    :func:`penalty_order`; beta_pt may be 0 (PD = 0 there).
+    """
+    b, r, c, lam, k, h, phi = _ft_penalty_args(beta_ft, beta_pt, c, lam, gamma)
+    dlog_phi = -0.5 * (b * b / (h + k)) / phi
+    dlog_k = (c + lam) * r * r / np.sqrt(1.0 + r * r) / k
+    return dlog_phi * dlog_k

@@ -90,3 +90,11 @@ def test_alpha_pt_none_is_oracle_and_zero_is_refused(monkeypatch):
     with pytest.raises(ValueError, match="alpha_pt must be > 0"):
         checks.trained_ft_error(alpha_pt=0, **kw)
     assert drawn == [0.5, 0]
+
+
+def test_a_flow_that_overshoots_at_loose_tolerances_is_integrated_again():
+    # regime I at d = 1000: the loose integrator reaches a non-finite loss on this seed
+    err = checks.trained_ft_error(d=1000, alpha_ft=0.05, omega=0.0, c=1e-3,
+                                  lam=-0.999999e-3, gamma=1e-6, seed=2, rho_pt=0.1,
+                                  rho_ft=0.1)
+    assert np.isfinite(err) and 0.5 < err < 3.0

@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import _validate as check
-from ..flow import flow
+from ..flow import FlowError, flow
 from ..implicit_bias import layer_split
 from ..network import DiagonalNet
 from ..pipeline import finetune_init
@@ -30,6 +30,16 @@ from . import ptft
 FLOW_TOL = 1e-12  # training loss ||Xβ − y||²/(2n) at which a flow stops
 FLOW_RTOL, FLOW_ATOL = 1e-3, 1e-6  # the integrator's tolerances: loose, since every point it
 # visits lies on the flow's conserved manifold and the limit is reached to FLOW_TOL regardless
+RETRY_RTOL, RETRY_ATOL = 1e-6, 1e-9  # ... unless a loose step overshoots to a non-finite loss
+# (seen in regime I at d = 1000, c_FT ~ 1e-9): then the flow is integrated again, tighter
+
+
+def _flow(net, X, y):
+    """The gradient flow's end point: loose tolerances first, tighter ones if that fails."""
+    try:
+        return flow(net, X, y, tol=FLOW_TOL, rtol=FLOW_RTOL, atol=FLOW_ATOL).net
+    except FlowError:
+        return flow(net, X, y, tol=FLOW_TOL, rtol=RETRY_RTOL, atol=RETRY_ATOL).net
 
 
 @lru_cache(maxsize=64)
@@ -39,7 +49,7 @@ def _pt_flow(d, seed, omega, c, lam, alpha_pt, rho_pt, rho_ft, noise):
     pt, _ = make_tasks(d=d, alpha_pt=alpha_pt, alpha_ft=alpha_pt, omega=omega, rho_pt=rho_pt,
                        rho_ft=rho_ft, noise=noise, seed=seed)
     net = DiagonalNet.from_scales(c, lam, shape=(1, d))
-    out = flow(net, pt.X, pt.y, tol=FLOW_TOL, rtol=FLOW_RTOL, atol=FLOW_ATOL).net
+    out = _flow(net, pt.X, pt.y)
     return tuple(w.numpy().copy() for w in out.weights())
 
 
@@ -70,8 +80,7 @@ def trained_ft_error(*, d: int, alpha_ft: float, omega: float, c: float, lam: fl
     else:
         weights = _pt_flow(d, seed, omega, c, lam, alpha_pt, rho_pt, rho_ft, noise)
     net = finetune_init(DiagonalNet.from_weights(*weights), gamma)
-    beta = flow(net, ft.X, ft.y, tol=FLOW_TOL, rtol=FLOW_RTOL,
-                atol=FLOW_ATOL).net.beta().numpy()[0]
+    beta = _flow(net, ft.X, ft.y).beta().numpy()[0]
     return float(np.sum((beta - ft.beta_star) ** 2) / d)
 
 

@@ -28,8 +28,8 @@ Extensions: a CIFAR-style ResNet-18 (``arch="cifar"``: 3×3 stem, no max-pool; `
 channels of stage 1, 64 in ResNet-18, narrower in smoke runs and in the Fashion-MNIST runs);
 scaling of the layer groups of :data:`~dlnft.experiments.scaling.RESNET_EARLY_LATE` (early =
 stem + stages 1–2, late = stages 3–4, head); a fresh head at scale γ instead of the PT logits;
-and FT tasks ``"heldout"`` (the earlier work's binary task: new classes), ``"subset"`` (a binary task
-of two PT classes, the ω = 1 case), ``"svhn"`` (ten SVHN digits, n images in all).
+and FT tasks ``"heldout"`` (the earlier work's binary task: new classes), ``"subset"`` (a
+binary task of two PT classes, the ω = 1 case), ``"svhn"`` (ten SVHN digits, n images in all).
 
 :func:`run` reports, per FT task and n: test accuracy, the training-loss curve, the relative
 change of every weight, and per stage the representation before vs after FT (participation
@@ -178,8 +178,8 @@ class FashionResNetConfig(ResNetConfig):
     (stages of 16, 32, 64, 128 channels), PT on 500 training images of each of the 8 PT classes
     (4,000 images; SGD lr 0.05, momentum 0.9, batch 128, until the PT loss is < 0.01 or 40
     epochs; the earlier work pretrains at lr 1e-3, and the larger step is part of the CPU
-    sizing below), FT on the held-out pair (new features) and on a PT pair (ω = 1) with n ∈ {10, 100}
-    by the earlier work's rule (SGD lr 1e-3, momentum 0.9, batch min(n, 128), until the loss
+    sizing below), FT on the held-out pair (new features) and on a PT pair (ω = 1) with
+    n ∈ {10, 100} by the earlier work's rule (SGD lr 1e-3, momentum 0.9, batch min(n, 128), until the loss
     is < 0.01, ≤ 1000 epochs), representation statistics on 500 test images; the registry
     sweeps α_conv1 ∈ {0.1, 1, 10} (conv1 / α_conv1) over seeds 0–7, 24 runs.
 

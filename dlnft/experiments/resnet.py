@@ -11,10 +11,11 @@ augmentation. That work changes the scale by multiplying *all* weights by s afte
 module changes it instead by dividing ``conv1.weight`` by α_conv1 at initialization: a design
 of this book, not a documented protocol of the authors (conv1 sits in front of BatchNorm, so
 the division changes that layer's effective step size, not the function;
-:func:`dlnft.theory.conv1_lambda_ratio` gives the λ/c it stands for). ``ResNetConfig.full()``
-pretrains with the earlier work's schedule above (constant learning rate, until the PT
-training loss is below ``pt_target_loss`` or ``pt_max_epochs`` have passed); the class
-defaults, used by the smoke runs and the Fashion-MNIST runs, pretrain at lr 0.05.
+:func:`dlnft.theory.regimes.conv1_lambda_ratio` gives the λ/c it stands for).
+``ResNetConfig.full()`` pretrains with the earlier work's schedule above (constant learning
+rate, until the PT training loss is below ``pt_target_loss`` or ``pt_max_epochs`` have
+passed); the class defaults, used by the smoke runs and the Fashion-MNIST runs, pretrain at
+lr 0.05.
 
 The same protocol on Fashion-MNIST (``dataset="fashion_mnist"``, real 28×28 grayscale images
 that need no GPU and no download): ``resnet18(num_classes=10)`` with a one-channel stem
@@ -179,9 +180,9 @@ class FashionResNetConfig(ResNetConfig):
     (4,000 images; SGD lr 0.05, momentum 0.9, batch 128, until the PT loss is < 0.01 or 40
     epochs; the earlier work pretrains at lr 1e-3, and the larger step is part of the CPU
     sizing below), FT on the held-out pair (new features) and on a PT pair (ω = 1) with
-    n ∈ {10, 100} by the earlier work's rule (SGD lr 1e-3, momentum 0.9, batch min(n, 128), until the loss
-    is < 0.01, ≤ 1000 epochs), representation statistics on 500 test images; the registry
-    sweeps α_conv1 ∈ {0.1, 1, 10} (conv1 / α_conv1) over seeds 0–7, 24 runs.
+    n ∈ {10, 100} by the earlier work's rule (SGD lr 1e-3, momentum 0.9, batch min(n, 128),
+    until the loss is < 0.01, ≤ 1000 epochs), representation statistics on 500 test images;
+    the registry sweeps α_conv1 ∈ {0.1, 1, 10} (conv1 / α_conv1) over seeds 0–7, 24 runs.
 
     Sizing, for at most 75 minutes of the whole sweep on 2 CPU cores. Measured on this
     machine's CPU (one thread, 2026-11-27, while other jobs shared it): training at batch 128

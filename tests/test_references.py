@@ -234,6 +234,55 @@ def test_imperfect_pt_failure_is_kept_or_raised():
         single_task(np.array([0.3, 0.5]), rho=RHO, c=1e-2, max_iter=1, ramp=0)
 
 
+def test_a_pt_stage_that_fails_raises_or_is_kept(monkeypatch):
+    """The PT solve honours on_failure: a PT stage cut short raises, or is reported in
+    ``converged`` with ``"keep"``, even where fine-tuning itself converges."""
+    from dlnft.theory import ptft
+    calls = []
+    real = ptft.solve
+
+    def pt_cut_short(alpha, groups, **kw):
+        calls.append(kw.get("on_failure"))
+        if len(calls) == 1:                        # the PT stage
+            kw.update(max_iter=1, ramp=0)
+        return real(alpha, groups, **kw)
+
+    monkeypatch.setattr(ptft, "solve", pt_cut_short)
+    with pytest.raises(FixedPointError, match="did not converge"):
+        ft_theory(0.3, alpha_pt=ALPHA_PT, **PT)
+    calls.clear()
+    out = ft_theory(np.array([0.1, 0.3]), alpha_pt=ALPHA_PT, on_failure="keep", **PT)
+    assert calls == ["keep", "keep"] and not out.converged.any()
+
+
+def test_effort_keywords_reach_both_stages():
+    """max_iter and ramp reach the PT solve and the single-task solve: cut short, they give the
+    same last iterate as the solver called with them directly."""
+    c = np.full((1, 1), PT["c"])
+    groups = [Group(PT["rho_pt"], "point", 1.0, c, np.ones(1)),
+              Group(1 - PT["rho_pt"], "point", 0.0, c, np.ones(1))]
+    for max_iter, ramp in ((1, 0), (2, 1)):
+        short = solve(np.array([ALPHA_PT]), groups, max_iter=max_iter, ramp=ramp,
+                      on_failure="keep")
+        out = ft_theory(0.3, alpha_pt=ALPHA_PT, max_iter=max_iter, ramp=ramp,
+                        on_failure="keep", **PT)
+        np.testing.assert_allclose(out.pt_error, short.error[0], rtol=1e-12)
+        cc = np.full((3, 1), 1e-3)
+        short = solve(ALPHAS, [Group(RHO, "gauss", 1 / RHO, cc, np.ones(1)),
+                               Group(1 - RHO, "point", 0.0, cc, np.ones(1))],
+                      max_iter=max_iter, ramp=ramp, on_failure="keep")
+        fp = single_task(ALPHAS, rho=RHO, c=1e-3, max_iter=max_iter, ramp=ramp,
+                         on_failure="keep")
+        np.testing.assert_allclose(fp.error, short.error, rtol=1e-12)
+        np.testing.assert_array_equal(fp.converged, short.converged)
+
+
+def test_point_teacher_value_defaults_to_one():
+    alpha = np.array([0.2, 0.5])
+    fp = single_task(alpha, rho=0.3, c=1e6, teacher="point")
+    np.testing.assert_allclose(fp.error, 0.3 * (1 - alpha), rtol=1e-4)
+
+
 def test_effort_keywords_are_passed_on():
     """More effort never changes a converged answer; ramp alone rescues a short cold start."""
     base = single_task(ALPHAS, rho=RHO, c=1e-3)
@@ -261,7 +310,9 @@ def test_effort_keywords_are_passed_on():
     (lambda: ft_theory(0.0, **PT), "alpha_ft must be > 0"),
     (lambda: ft_theory(0.3, alpha_pt=1.0, **PT), "alpha_pt must be < 1"),
     (lambda: ft_theory(0.3, **{**PT, "rho_pt": 0.0}), "rho_pt must be > 0"),
+    (lambda: ft_theory(0.3, **{**PT, "rho_pt": 1.5}), "rho_pt must be <= 1"),
     (lambda: ft_theory(0.3, **{**PT, "rho_ft": 1.5}), "rho_ft must be <= 1"),
+    (lambda: ft_theory(0.3, **{**PT, "rho_ft": 0.0}), "rho_ft must be > 0"),
     (lambda: ft_theory(0.3, **{**PT, "omega": 1.5}), "omega must be <= 1"),
     (lambda: ft_theory(0.3, **{**PT, "omega": -0.5}), "omega must be >= 0"),
     (lambda: ft_theory(0.3, a_pt=0.0, **PT), "a_pt must be non-zero"),
@@ -273,6 +324,13 @@ def test_effort_keywords_are_passed_on():
     (lambda: ft_theory(0.3, **{**PT, "c": -1.0}), "c must be > 0"),
     (lambda: ft_theory(0.3, **{**PT, "gamma": -1.0}), "gamma must be >= 0"),
     (lambda: ft_theory(0.3, **{**PT, "lam": 0.2}), "lam must satisfy"),
+    (lambda: ft_theory(0.3, **{**PT, "lam": np.nan}), "lam must be finite"),
+    # λ = −c, γ = 0 freezes every coordinate, also where one pair of groups is empty
+    (lambda: ft_theory(0.3, **{**PT, "rho_pt": 1.0, "omega": 1.0, "lam": -0.1}), "freezes"),
+    (lambda: ft_theory(0.3, **{**PT, "rho_pt": 1.0, "rho_ft": 1.0, "omega": 1.0,
+                               "lam": -0.1}), "freezes"),
+    (lambda: ft_theory(0.3, **{**PT, "rho_pt": 0.1, "rho_ft": 0.9, "omega": 0.0,
+                               "lam": -0.1}), "freezes"),
     (lambda: ft_theory(np.ones(2) * 0.3, **{**PT, "c": np.ones(3) * 0.1}), "must broadcast"),
 ])
 def test_theory_arguments_are_named_in_errors(call, match):

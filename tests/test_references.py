@@ -277,6 +277,38 @@ def test_effort_keywords_reach_both_stages():
         np.testing.assert_array_equal(fp.converged, short.converged)
 
 
+@pytest.mark.parametrize("max_iter, ramp", [(1, 0), (2, 1), (60, 12)])
+def test_oracle_ft_is_the_four_group_state_evolution(max_iter, ramp):
+    """Oracle PT (β_PT = β*_PT = 1 on the PT support, 0 off it) gives c_FT by R4 on each side;
+    the four groups of R5 solved directly give ft_theory's s, g and error, also when cut short
+    (max_iter and ramp reach the FT solve)."""
+    c, lam, gamma = 1e-2, -5e-3, 0.1
+    kw = dict(rho_pt=0.2, rho_ft=0.1, omega=0.5, c=c, lam=lam, gamma=gamma)
+    alpha = np.array([0.1, 0.3])
+    on = np.full((2, 1), (c + lam) * (1 + np.sqrt(1 + (1.0 / c) ** 2)) + gamma**2 / 2)
+    off = np.full((2, 1), 2 * (c + lam) + gamma**2 / 2)
+    one = np.ones(1)
+    groups = [Group(0.05, "gauss", 10.0, on, one), Group(0.05, "gauss", 10.0, off, one),
+              Group(0.15, "point", 0.0, on, one), Group(0.75, "point", 0.0, off, one)]
+    ref = solve(alpha, groups, max_iter=max_iter, ramp=ramp, on_failure="keep")
+    out = ft_theory(alpha, max_iter=max_iter, ramp=ramp, on_failure="keep", **kw)
+    for name in ("s", "g", "error"):
+        np.testing.assert_allclose(getattr(out, name), getattr(ref, name), rtol=1e-9)
+    np.testing.assert_array_equal(out.converged, ref.converged)
+    np.testing.assert_array_equal(out.pt_error, 0.0)
+
+
+def test_every_output_has_the_grid_shape():
+    lam = np.linspace(-9e-2, 0.0, 3)[:, None]
+    alpha = np.array([0.1, 0.3])
+    out = ft_theory(alpha, alpha_pt=ALPHA_PT, **{**PT, "lam": lam})
+    for name in ("error", "pt_error", "s", "g", "converged"):
+        assert getattr(out, name).shape == (3, 2), name
+    row = ft_theory(alpha, alpha_pt=ALPHA_PT, **{**PT, "lam": float(lam[1, 0])})
+    for name in ("error", "pt_error", "s", "g"):
+        np.testing.assert_allclose(getattr(out, name)[1], getattr(row, name), rtol=1e-9)
+
+
 def test_point_teacher_value_defaults_to_one():
     alpha = np.array([0.2, 0.5])
     fp = single_task(alpha, rho=0.3, c=1e6, teacher="point")

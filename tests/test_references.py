@@ -76,9 +76,9 @@ def ref_moments(s: float, g: float, c: float, groups) -> tuple[float, float]:
 def assert_fixed_point(alpha, s, g, error, noise, mse, slope, rtol):
     """The state evolution α s² = σ₀² + E_g, α = E[D'] and E_g = error, to a relative rtol.
 
-    Near exact recovery (E_g < 1e-5, no noise) the error equation may hold only absolutely, to
-    2e-6: the solver stops there at |α s² − σ₀² − E_g| <= ATOL = 1e-6 (in units of E[β*²] +
-    σ₀²), so that such values are determined to about ATOL, not relatively."""
+    Near exact recovery (E_g < 1e-5, no noise) the error equation may hold only absolutely,
+    to 2e-6: the solver stops there at |α s² − σ₀² − E_g| <= ATOL = 1e-6 (in units of
+    E[β*²] + σ₀²), so that such values are determined to about ATOL, not relatively."""
     assert abs(error - mse) <= rtol * mse, (error, mse)
     assert abs(slope - alpha) <= rtol * alpha, (slope, alpha)
     gap = abs(alpha * s**2 - noise - mse)
@@ -198,9 +198,10 @@ def composite_gauss(nodes_per_panel=4, panels=100, T=9.0):
 
 def reference_ft(alpha_ft, noise):
     """The PT fixed point (from explicit point-teacher groups) and a function (s, g) ↦ the FT
-    moments E[(D − β*)²], E[D'] with imperfect PT, built from the paper's formulas: β_PT =
-    D(b + s_PT Z'; g_PT, c) on a fine grid in Z', c_FT = (c + λ)(1 + sqrt(1 + (β_PT/c)²)) + γ²/2
-    (R4), and the four groups PT and FT / FT only / PT only / neither (R5)."""
+    moments E[(D − β*)²], E[D'] with imperfect PT, built from the paper's formulas:
+    β_PT = D(b + s_PT Z'; g_PT, c) on a fine grid in Z',
+    c_FT = (c + λ)(1 + sqrt(1 + (β_PT/c)²)) + γ²/2 (R4), and the four groups PT and FT /
+    FT only / PT only / neither (R5)."""
     rho_pt, rho_ft, omega, c, lam, gamma = (PT[k] for k in
                                             ("rho_pt", "rho_ft", "omega", "c", "lam", "gamma"))
     P = alpha_ft.size

@@ -111,10 +111,6 @@ class DiagonalNet:
         """The end-to-end linear predictors β = w₊v₊ − w₋v₋, shape (M, d)."""
         return self.w_plus * self.v_plus - self.w_minus * self.v_minus
 
-    def clone(self) -> "DiagonalNet":
-        return DiagonalNet(self.w_plus.clone(), self.w_minus.clone(),
-                           self.v_plus.clone(), self.v_minus.clone())
-
     def to(self, device) -> "DiagonalNet":
         return DiagonalNet(*(t.to(device) for t in self.weights()))
 

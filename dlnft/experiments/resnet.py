@@ -70,11 +70,11 @@ class ResNetConfig:
     (the earlier work's CIFAR-100 protocol, with this book's conv1 / α_conv1).
 
     dataset: the PT dataset, "cifar100" (the earlier work's) or "fashion_mnist" (see the
-        module).
+    module).
     arch: "torchvision" (resnet18(num_classes=100)) or "cifar" (3×3 stem, no max-pool).
 
     width: channels of stage 1 (64 = ResNet-18; narrower to make smoke runs and the CPU runs
-        of :class:`FashionResNetConfig` fast).
+    of :class:`FashionResNetConfig` fast).
 
     alpha: α_conv1, the number conv1.weight is divided by at initialization (α_conv1 > 0).
     group_scales: ((group, factor), …) over RESNET_EARLY_LATE ("early", "late", "head").

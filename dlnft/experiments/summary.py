@@ -39,10 +39,13 @@ EXACT_MAX = 20
 MC_DRAWS = 2**20
 """Monte Carlo draws of sign patterns above :data:`EXACT_MAX` seeds (fixed generator)."""
 CLAIMS = ("direction", "equivalence")
-"""What a prediction claims: a sign of its differences, or their absence (within delta)."""
+"""The two kinds of claim a prediction makes, a sign of its differences or their absence
+(within delta)."""
 OUTCOMES = ("as predicted", "opposite", "equivalent", "not conclusive")
+"""The outcome of one comparison of a family (see :func:`compare`)."""
 VERDICTS = ("held", "held in part", "mixed", "failed", "no effect larger than δ",
             "not conclusive")
+"""The verdict on a prediction (see :func:`judge`)."""
 
 
 def signflip_p(diffs) -> float:

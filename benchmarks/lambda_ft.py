@@ -12,11 +12,12 @@ so both sides do the same work):
 - loop: the same steps one arm at a time (``finetune_loop``, a Python loop of one-arm calls);
 - GEMM: this machine's float32 rate of a 1024 × 1024 × 1024 product (median of 5).
 
-FLOPs per step are counted by ``torch.utils.flop_counter.FlopCounterMode``. The two sides
-alternate (batched, loop, batched, loop) and each time is the median of its two, so that a change
-of load hits both alike. Prints, per n and over the protocol (each n weighted by its steps in the
-pilot seed: the n = 300 FTs dominate), the batched time, the ratio to the loop, and the batched
-GFLOP/s as a fraction of the GEMM rate.
+FLOPs per step are counted by ``torch.utils.flop_counter.FlopCounterMode``. Times are the
+process's CPU time (one thread by default, so it is what a quiet core would take: the machine
+this was written on is shared, and wall time there measures the other processes). The two sides
+alternate (batched, loop, batched, loop) and each time is the median of its two. Prints, per n
+and summed over n, the batched time, the ratio to the loop, and the batched GFLOP/s as a
+fraction of the GEMM rate.
 """
 from __future__ import annotations
 
@@ -43,9 +44,9 @@ def gemm_rate(size: int = 1024, repeat: int = 5) -> float:
     a @ b
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         a @ b
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return 2.0 * size ** 3 / float(np.median(times))
 
 
@@ -69,9 +70,9 @@ def arms_stack(config, g):
 
 
 def timed(fn) -> float:
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     fn()
-    return time.perf_counter() - t0
+    return time.process_time() - t0
 
 
 def run(steps: int = 40) -> dict:
@@ -113,7 +114,6 @@ def main(argv=None) -> None:
         print(f"lambda FT n={n}: batched {q['batched_s']:.3f} s vs loop {q['loop_s']:.3f} s "
               f"({q['ratio']:.1f}x); {q['flops_per_step'] * r['steps'] / q['batched_s'] / 1e9:.1f}"
               f" GFLOP/s = {q['gemm_fraction']:.2f} of GEMM")
-    # the protocol runs every n once per task: time-weighted by the steps each n needs
     tb = sum(q["batched_s"] for q in r["per_n"].values())
     tl = sum(q["loop_s"] for q in r["per_n"].values())
     fl = sum(q["flops_per_step"] * r["steps"] for q in r["per_n"].values())

@@ -169,3 +169,31 @@ def test_config_validation(field, value, match):
         dataclasses.replace(LambdaConfig.smoke(), **{field: value})
     with pytest.raises(TypeError):
         H.run({"seed": 0})
+
+
+def test_paired_and_judge():
+    # all five differences positive: exactly 2 of the 32 sign patterns are as extreme
+    assert H._paired([1.0, 2.0, 3.0, 4.0, 5.0], +1, 1.0)["p"] == pytest.approx(2 / 32)
+    up = {s: 0.1 + 0.01 * s for s in range(8)}           # p = 2/256 each
+    flat = {s: 0.001 * (-1) ** s for s in range(8)}       # inside (-δ, δ)
+    assert H.judge({"a": up, "b": up}, +1, 0.05)[0] == "held"
+    assert H.judge({"a": up}, -1, 0.05)[0] == "failed"
+    assert H.judge({"a": flat, "b": up}, +1, 0.05)[0] == "held in part"
+    assert H.judge({"a": flat}, +1, 0.05)[0] == "no effect larger than δ"
+    assert H.judge({"a": {0: 1.0}}, +1, 0.05)[0] == "not conclusive"
+
+
+def test_families_from_merged_runs():
+    def run(seed, slope):
+        ft = [{"task": t, "n": 10, "arm": "alpha", "alpha": a, "s": 1.0,
+               "test_ce": 1.0 + (slope if t == "heldout" else 0.0) * np.log2(a)}
+              for t in H.TASKS for a in (0.5, 1.0, 2.0)]
+        ft += [{"task": t, "n": 10, "arm": "scale", "alpha": 1.0, "s": 0.125, "test_ce": 0.7}
+               for t in H.TASKS]
+        return {"config": {"seed": seed}, "metrics": {"ft": ft}}
+    merged = {"runs": [run(0, -0.1), run(1, -0.2)]}
+    assert H.heldout_family(merged) == {"heldout n=10": pytest.approx({0: -0.1, 1: -0.2})}
+    assert H.subset_family(merged) == {"subset n=10": pytest.approx({0: 0.0, 1: 0.0})}
+    assert H.interaction_family(merged)["heldout - subset n=10"] == pytest.approx(
+        {0: -0.1, 1: -0.2})
+    assert H.control_family(merged)["heldout n=10"] == pytest.approx({0: -0.3, 1: -0.3})

@@ -9,6 +9,8 @@ in this same run on this same machine, then the total wall time. Figures:
     state evolution   one (c, λ, γ) point and a 64 x 64 phase diagram
     Monte Carlo       the state evolution by quadrature vs the paper's 80k-sample Monte Carlo
     ResNet-18 CPU     dlnft's training loop on Fashion-MNIST vs the GEMM rate and a plain loop
+    lambda FT         the lambda_fmnist arms fine-tuned as one batched computation vs a per-arm
+                      loop (target >= 5x) and vs the GEMM rate
     GPU               ResNet-18 images/s and TFLOP/s, Transformer tokens/s (CUDA only)
 
 Threads: ``--threads N``; by default the cores not already busy (os.getloadavg), at least one,
@@ -149,6 +151,10 @@ def resnet_cpu(opts) -> list[str]:
     return relay("ResNet-18 CPU training", "resnet_throughput", "Fashion-MNIST", opts.deadline)
 
 
+def lambda_ft(opts) -> list[str]:
+    return relay("lambda FT batched vs loop", "lambda_ft", "lambda_fmnist", opts.deadline)
+
+
 def gpu(opts) -> list[str]:
     import torch
 
@@ -159,7 +165,7 @@ def gpu(opts) -> list[str]:
 
 
 FIGURES = (batched_gd, exact_flow, implicit_bias_solver, state_evolution, monte_carlo,
-           resnet_cpu, gpu)
+           resnet_cpu, lambda_ft, gpu)
 
 
 def main(argv=None) -> None:

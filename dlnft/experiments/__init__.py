@@ -15,6 +15,8 @@ of JSON-serializable metrics, and a sweep per scale: config fields and the value
     modular        Transformer PT on + mod 59, FT on +, − and a²+b²: early-layer scale 0.3, 1, 3
     modular_scale  chapter 2: the same Transformer's PT at three overall scales (weights moved,
                    grokking)
+    lambda_fmnist  chapter 6: a bias-free ReLU MLP PT on 8 Fashion-MNIST classes; FT of every
+                   arm from the same PT weights after a function-preserving rescale W_1/α, αW_2
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import balance, modular, resnet
+from . import balance, homogeneous, modular, resnet
+from .homogeneous import LambdaConfig
 from .modular import ModularConfig, modular_dataset, modular_table
 from .resnet import FashionResNetConfig, ResNetConfig
 
@@ -82,6 +85,11 @@ MODULAR_EARLY_SCALES = (0.3, 1.0, 3.0)
 """The early-layer scales of the modular sweep, the ones measured to grok at the default
 overall scale (3 × 6 seeds: recorded at 7 to 16 minutes a run on one core, two runs at a time,
 about 85 minutes of wall time on 2 cores)."""
+LAMBDA_SEEDS = tuple(range(40))
+"""The seeds of the lambda_fmnist sweep: two of each ordered (held-out, subset) pair of class
+pairs. Sized by the pilot seed (1000, not recorded): 72–98 s of CPU a seed on one core, so 40
+seeds take about an hour of one core; power 0.9 at δ needs 4 seeds, and 40 reach it for slopes
+down to about 0.007 per doubling of α (see ``dlnft.experiments.predictions``)."""
 PT_ONLY = {"ft_ops": (("+",),), "ft_steps": (1,)}  # only PT matters: FT cut to one step
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
@@ -122,8 +130,14 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                       # core, two at a time: 15 runs in about 77 min on 2 cores
                       "full": {"scale": OVERALL_SCALES, "pt_steps": (5000,), **PT_ONLY}},
                seeds={"smoke": (0,), "full": tuple(range(5))}),
+    Experiment("lambda_fmnist", LambdaConfig, homogeneous.run,
+               "bias-free ReLU MLP PT on 8 Fashion-MNIST classes; FT on the held-out pair and "
+               "a PT pair after W_1/alpha, alpha W_2 (function-preserving), the feature scale "
+               "s and the readout (one run per seed holds every arm)",
+               seeds={"smoke": (0,), "full": LAMBDA_SEEDS}),
 )}
 """The experiments the command line knows, by name."""
 
-__all__ = ["EXPERIMENTS", "Experiment", "FashionResNetConfig", "ModularConfig", "ResNetConfig",
+__all__ = ["EXPERIMENTS", "Experiment", "FashionResNetConfig", "LambdaConfig", "ModularConfig",
+           "ResNetConfig",
            "modular_dataset", "modular_table"]

@@ -35,7 +35,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "resnet_fmnist": ("chapters/03_reuse", "chapters/04_generalization",
                       "chapters/05_regimes", "chapters/06_resnets", "chapters/08_conclusion"),
     "modular": ("chapters/05_regimes", "chapters/07_transformers", "chapters/08_conclusion"),
-    "lambda_fmnist": ("chapters/06_resnets",),
+    "lambda_fmnist": ("chapters/06_resnets", "chapters/08_conclusion"),
     "resnet": (),
     "resnet_groups": (),
 }

@@ -59,6 +59,8 @@ def _recorded(merged: dict, experiment: str) -> dict:
     runs = merged["runs"]
     prov = [r.get("provenance", {}) for r in runs]
     dates = sorted(str(p.get("date", "?"))[:10] for p in prov)
+    by_date = [str(p.get("commit"))[:7]
+               for p in sorted(prov, key=lambda p: str(p.get("date", "")))]
     return {
         "experiment": experiment,
         "runs": len(runs),
@@ -66,6 +68,7 @@ def _recorded(merged: dict, experiment: str) -> dict:
         "devices": sorted({str(p.get("device", "unknown device")) for p in prov}),
         "dates": (dates[0], dates[-1]),
         "commits": sorted({str(p.get("commit"))[:7] for p in prov}),
+        "span": (by_date[0], by_date[-1]),      # commits of the first and last run recorded
     }
 
 
@@ -112,10 +115,16 @@ class ResultBox:
         r = self.recorded
         first, last = r["dates"]
         when = first if first == last else f"{first} to {last}"
+        commits = r["commits"]
+        if len(commits) == 1:
+            said = f"commit {commits[0]}"
+        elif len(commits) <= 3:
+            said = f"commits {', '.join(commits)}"
+        else:                   # a sweep committed seed by seed: its first and last commit
+            said = f"{len(commits)} commits, {r['span'][0]} to {r['span'][1]}"
         return (f"{_plural(r['runs'], 'run')}, {_plural(len(r['seeds']), 'seed')}, on "
-                f"{', '.join(r['devices'])}, {when}, "
-                f"{'commit' if len(r['commits']) == 1 else 'commits'} "
-                f"{', '.join(r['commits'])} (data/results/{r['experiment']}.json)")
+                f"{', '.join(r['devices'])}, {when}, {said} "
+                f"(data/results/{r['experiment']}.json)")
 
     def rows(self) -> list[tuple[str, str]]:
         """(heading, text) of each line of the box, verdict first."""

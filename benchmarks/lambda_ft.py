@@ -32,22 +32,12 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dlnft.experiments import homogeneous as H  # noqa: E402
+from resnet_throughput import gemm_rate  # noqa: E402  (the same float32 GEMM baseline)
 
 NS = (10, 30, 100, 300)
-
-
-def gemm_rate(size: int = 1024, repeat: int = 5) -> float:
-    """float32 FLOP/s of a plain (size, size) @ (size, size) torch product, median timing."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    a @ b
-    times = []
-    for _ in range(repeat):
-        t0 = time.process_time()
-        a @ b
-        times.append(time.process_time() - t0)
-    return 2.0 * size ** 3 / float(np.median(times))
 
 
 def arms_stack(config, g):
@@ -80,7 +70,7 @@ def run(steps: int = 40) -> dict:
     g = torch.Generator().manual_seed(0)
     Ws, w = arms_stack(config, g)
     kw = dict(loss_target=0.0 + 1e-30, max_steps=steps, eta0=config.eta0)
-    gemm = gemm_rate()
+    gemm = gemm_rate(clock=time.process_time)
     out = {"arms": int(w.shape[0]), "steps": steps, "gemm_flops_per_s": gemm, "per_n": {}}
     for n in NS:
         x = torch.randn(n, 784, generator=g)

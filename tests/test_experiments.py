@@ -21,14 +21,7 @@ from dlnft.experiments.scaling import RESNET_EARLY_LATE, group_members, layer_no
 from dlnft.experiments.train import prepare
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread for these small models: on a shared two-core runner, two threads
-    per process oversubscribe the cores and run several times slower. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

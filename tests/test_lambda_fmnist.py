@@ -11,13 +11,7 @@ from dlnft.experiments import homogeneous as H
 from dlnft.experiments.homogeneous import LambdaConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread (two per process oversubscribe a shared two-core runner)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _net(dims=(784, 64, 64, 64, 8), dtype=torch.float64, seed=0):

@@ -14,13 +14,7 @@ from dlnft.experiments.resnet import FashionResNetConfig, ResNetConfig, build_mo
 from dlnft.experiments.train import fit, prepare, to_device
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread (two per process oversubscribe a shared two-core runner)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _idx_images(path):

@@ -86,7 +86,7 @@ MODULAR_EARLY_SCALES = (0.3, 1.0, 3.0)
 overall scale (3 × 6 seeds: recorded at 7 to 16 minutes a run on one core, two runs at a time,
 about 85 minutes of wall time on 2 cores)."""
 LAMBDA_SEEDS = tuple(range(40))
-"""The seeds of the lambda_fmnist sweep: two of each ordered (held-out, subset) pair of class
+"""The seeds of the lambda_fmnist sweep, two of each ordered (held-out, subset) pair of class
 pairs. Sized by the pilot seed (1000, not recorded): 72–98 s of CPU a seed on one core, so 40
 seeds take about an hour of one core; power 0.9 at δ needs 4 seeds, and 40 reach it for slopes
 down to about 0.007 per doubling of α (see ``dlnft.experiments.predictions``)."""

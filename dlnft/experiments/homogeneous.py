@@ -58,8 +58,8 @@ from .. import _validate as V
 from .data import load_fashion_mnist
 
 PAIRS = ((0, 6), (1, 3), (2, 4), (5, 7), (8, 9))
-"""The five Fashion-MNIST class pairs: T-shirt/shirt, trouser/dress, pullover/coat,
-sandal/sneaker, bag/ankle boot (similar garments together, so a pair is a hard task)."""
+"""The five Fashion-MNIST class pairs (T-shirt/shirt, trouser/dress, pullover/coat,
+sandal/sneaker, bag/ankle boot), similar garments together, so that a pair is a hard task."""
 
 MEAN, STD = 0.2860, 0.3530
 """Fashion-MNIST's pixel mean and standard deviation (training set, pixels in [0, 1])."""

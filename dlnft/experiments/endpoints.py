@@ -22,10 +22,9 @@ RESNET_NS = (10, 100)
 MODULAR_NEW = ("-", "a2+b2")
 
 
-def _paired(values: dict, a, b) -> dict[int, float]:
-    """{seed: values[a][seed] - values[b][seed]} over the seeds recorded at both."""
-    common = sorted(set(values.get(a, {})) & set(values.get(b, {})))
-    return {s: values[a][s] - values[b][s] for s in common}
+def _diff(x: dict[int, float], y: dict[int, float]) -> dict[int, float]:
+    """{seed: x[seed] - y[seed]} over the seeds recorded in both."""
+    return {s: x[s] - y[s] for s in sorted(set(x) & set(y))}
 
 
 def _combine(parts: list[dict[int, float]], weights: list[float]) -> dict[int, float]:
@@ -78,9 +77,10 @@ def grok_scale(merged: dict) -> dict:
         steps[cfg["scale"]][cfg["seed"]] = float(
             grok_step(run["metrics"]["pt"], 0.95, budget=cfg["pt_steps"]))
     scales = sorted(steps)
-    family = {f"scale {scales[-1]:g} − {scales[0]:g}": _paired(steps, scales[-1], scales[0])}
+    top, bottom = scales[-1], scales[0]
+    family = {f"scale {top:g} − {bottom:g}": _diff(steps[top], steps[bottom])}
     for lo, hi in zip(scales, scales[1:]):
-        family.setdefault(f"scale {hi:g} − {lo:g}", _paired(steps, hi, lo))
+        family.setdefault(f"scale {hi:g} − {lo:g}", _diff(steps[hi], steps[lo]))
     return _nonempty(family, "grok_scale")
 
 
@@ -97,7 +97,7 @@ def cka_alpha(merged: dict) -> dict:
     lo, mid, hi = _alphas(merged)
 
     def step(task, a, b):
-        return _combine([_paired({0: v[b, task, n], 1: v[a, task, n]}, 0, 1)
+        return _combine([_diff(v[b, task, n], v[a, task, n])
                          for n in RESNET_NS], [1 / len(RESNET_NS)] * len(RESNET_NS))
 
     family = {f"α {hi:g} − {lo:g}, mean over tasks": _combine(
@@ -113,7 +113,7 @@ def cka_task(merged: dict) -> dict:
     mean over the two n. Primary: the mean over the three alpha_conv1; then each alpha (the
     prediction: "at each alpha_conv1")."""
     v = _resnet(merged, _log_change)
-    parts = {a: _combine([_paired({0: v[a, "heldout", n], 1: v[a, "subset", n]}, 0, 1)
+    parts = {a: _combine([_diff(v[a, "heldout", n], v[a, "subset", n])
                           for n in RESNET_NS], [1 / len(RESNET_NS)] * len(RESNET_NS))
              for a in _alphas(merged)}
     family = {"heldout − subset, mean over α": _combine(
@@ -134,11 +134,11 @@ def resnet_small_conv1(merged: dict) -> dict:
     for kind in ("held-out", "held-out − subset"):
         for ref in (lo, mid):
             for n in (100, 10):
-                held = _paired({0: v[ref, "heldout", n], 1: v[hi, "heldout", n]}, 0, 1)
+                held = _diff(v[ref, "heldout", n], v[hi, "heldout", n])
                 if kind == "held-out":
                     diffs = held
                 else:
-                    sub = _paired({0: v[ref, "subset", n], 1: v[hi, "subset", n]}, 0, 1)
+                    sub = _diff(v[ref, "subset", n], v[hi, "subset", n])
                     diffs = _combine([held, sub], [1.0, -1.0])
                 family[f"{kind}, n {n}, α {hi:g} vs {ref:g}"] = diffs
     return _nonempty(family, "resnet_small_conv1")
@@ -150,7 +150,7 @@ def resnet_reuse(merged: dict) -> dict:
     three alpha_conv1 and two n; then each alpha and n."""
     v = _resnet(merged, lambda ft: ft["test_loss"])
     cells = [(a, n) for a in _alphas(merged) for n in RESNET_NS]
-    parts = {(a, n): _paired({0: v[a, "heldout", n], 1: v[a, "subset", n]}, 0, 1)
+    parts = {(a, n): _diff(v[a, "heldout", n], v[a, "subset", n])
              for a, n in cells}
     family = {"held-out − subset, mean over α and n": _combine(
         list(parts.values()), [1 / len(parts)] * len(parts))}
@@ -180,9 +180,8 @@ def modular_narrow(merged: dict) -> dict:
         gap[s, "new"] = _combine([acc[s, "+"], new], [1.0, -1.0])
         for op in MODULAR_NEW:
             gap[s, op] = _combine([acc[s, "+"], acc[s, op]], [1.0, -1.0])
-    family = {f"+ − {op}, early {hi:g} minus {lo:g}": _paired(
-        {0: gap[hi, op], 1: gap[lo, op]}, 0, 1)
-        for op in ("new", *MODULAR_NEW)}
+    family = {f"+ − {op}, early {hi:g} minus {lo:g}": _diff(gap[hi, op], gap[lo, op])
+              for op in ("new", *MODULAR_NEW)}
     return _nonempty({k.replace("+ − new", "+ − mean(new)"): d for k, d in family.items()},
                      "modular_narrow")
 
@@ -193,7 +192,7 @@ def modular_new(merged: dict) -> dict:
     operations; then each."""
     acc, lo, hi = _modular(merged)
     new = {s: _combine([acc[s, op] for op in MODULAR_NEW], [0.5, 0.5]) for s in (lo, hi)}
-    family = {f"mean(new), early {hi:g} − {lo:g}": _paired(new, hi, lo)}
-    family.update({f"{op}, early {hi:g} − {lo:g}": _paired(
-        {0: acc[hi, op], 1: acc[lo, op]}, 0, 1) for op in MODULAR_NEW})
+    family = {f"mean(new), early {hi:g} − {lo:g}": _diff(new[hi], new[lo])}
+    family.update({f"{op}, early {hi:g} − {lo:g}": _diff(acc[hi, op], acc[lo, op])
+                   for op in MODULAR_NEW})
     return _nonempty(family, "modular_new")

@@ -247,14 +247,13 @@ def verdict_of(outcomes, claim: str = "direction") -> str:
     return "not conclusive"
 
 
-
 def judge(prediction, merged: dict) -> Judgement:
     """The verdict on ``prediction`` (a :class:`dlnft.experiments.predictions.Prediction`)
     from the merged results ``merged``: its family of paired differences
     (``prediction.comparisons(merged)``, primary first), judged by :func:`compare` and
     :func:`verdict_of`."""
     family = prediction.comparisons(merged)
-    claim = getattr(prediction, "claim", "direction")
+    claim = prediction.claim
     rows = compare(family, prediction.sign, prediction.delta)
     return Judgement(prediction.id, prediction.sign, prediction.delta, claim, tuple(rows),
                      verdict_of([r.outcome for r in rows], claim))
@@ -316,8 +315,7 @@ def pt_table(merged: dict, by: tuple[str, ...] = ("scale",), threshold: float = 
     for key, pts in sorted(groups.items(), key=lambda kv: str(kv[0])):
         moved = [float(np.median([pt["norms_pt"][w] / pt["norms_init"][w]
                                   for w in pt["norms_init"]])) for pt in pts]
-        steps = [next((s for s, acc in zip(pt["curves"]["step"], pt["curves"]["test_acc"])
-                       if acc >= threshold), None) for pt in pts]
+        steps = [grok_step(pt, threshold) for pt in pts]
         reached = [s for s in steps if s is not None]
         table[key] = {"moved": (*mean_ci(moved), len(moved)),
                       "test_acc": (*mean_ci([pt["test_acc"] for pt in pts]), len(pts)),

@@ -56,6 +56,7 @@ import torch
 
 from .. import _validate as V
 from .data import load_fashion_mnist
+from .metrics import linear_cka
 
 PAIRS = ((0, 6), (1, 3), (2, 4), (5, 7), (8, 9))
 """The five Fashion-MNIST class pairs (T-shirt/shirt, trouser/dress, pullover/coat,
@@ -374,16 +375,6 @@ def _features(Ws, x):
     return out
 
 
-def linear_cka(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Linear CKA of feature matrices a, b (…, N, h) over their N rows, batched."""
-    a = (a - a.mean(-2, keepdim=True)).double()
-    b = (b - b.mean(-2, keepdim=True)).double()
-    ab = (a.transpose(-1, -2) @ b).square().sum((-1, -2))
-    aa = (a.transpose(-1, -2) @ a).square().sum((-1, -2)).sqrt()
-    bb = (b.transpose(-1, -2) @ b).square().sum((-1, -2)).sqrt()
-    return ab / (aa * bb).clamp_min(1e-300)
-
-
 # ------------------------------------------------------------------------------- arms
 
 def arms(config: LambdaConfig, pt: dict, pair_rows, g: torch.Tensor, init_pts=()):
@@ -443,7 +434,7 @@ def run(config: LambdaConfig, *, root=None) -> dict:
             with torch.no_grad():
                 ce, z = _fwd_bwd(ft["Ws"], ft["w"], xte, tte, need_grad=False)
                 acc = ((tte * z) > 0).to(z.dtype).mean(1)
-                cka = [linear_cka(r.expand_as(f), f)
+                cka = [[linear_cka(r[0], f[a]) for a in range(len(descr))]
                        for r, f in zip(ref, _features(ft["Ws"], cka_x))]
             for a, d in enumerate(descr):
                 Wa = [W[a] for W in ft["Ws"]]
@@ -456,7 +447,7 @@ def run(config: LambdaConfig, *, root=None) -> dict:
                     "eta_max": ft["eta_max"][a], "lam_over_c": lc0[a], "D_start": D0[a],
                     "D_ft": balances(Wa + [ft["w"][a][None]]), "rel_change": rel,
                     "head_norm": [float(w0[a].norm()), float(ft["w"][a].norm())],
-                    "cka": [float(c[a]) for c in cka]})
+                    "cka": [c[a] for c in cka]})
 
     def pt_summary(p):
         return {k: p[k] for k in ("epochs", "loss", "train_acc", "converged", "D_init",

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as check
+from ..implicit_bias import ft_scale, phi
 from .ptft import ft_theory
 
 ALPHA_FT = 0.1
@@ -140,20 +141,12 @@ def _ft_penalty_args(beta_ft, beta_pt, c, lam, gamma):
     b = np.abs(check.array_np("beta_ft", beta_ft))
     if np.any(b == 0):
         raise ValueError("beta_ft must be non-zero (log|beta_ft| is taken), got a zero entry")
-    beta_pt = np.abs(check.array_np("beta_pt", beta_pt))
-    c = check.array_np("c", c, low=0.0, low_open=True)
-    lam = check.array_np("lam", lam)
-    gamma = check.array_np("gamma", gamma, low=0.0)
-    check.lam_within_c(c, lam)
-    b, beta_pt, c, lam, gamma = np.broadcast_arrays(b, beta_pt, c, lam, gamma)
-    r = beta_pt / c
-    k = (c + lam) * (1.0 + np.sqrt(1.0 + r * r)) + gamma * gamma / 2
+    k = ft_scale(np.abs(check.array_np("beta_pt", beta_pt)), c, lam, gamma)   # validates
     if np.any(k <= 0):
         raise ValueError("lam = -c with gamma = 0 gives c_FT = 0 (a coordinate that cannot "
                          "move): choose lam > -c or gamma > 0")
-    h = np.hypot(b, k)
-    phi = 0.5 * (b * np.arcsinh(b / k) - b * (b / (h + k)))   # Φ_k(b), stable at both ends
-    return b, r, c, lam, k, h, phi
+    b, k, beta_pt, c, lam = np.broadcast_arrays(b, k, np.abs(beta_pt), c, lam)
+    return b, beta_pt / c, c, lam, k, np.hypot(b, k), phi(b, k)
 
 
 def penalty_order(beta_ft, beta_pt, c, lam, gamma) -> np.ndarray:

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 # until it has an entry here (an empty one while no chapter reads it).
 CHAPTERS: dict[str, tuple[str, ...]] = {
     "balance": ("chapters/01_conservation", "chapters/08_conclusion"),
+    "balance_small": (),
     "modular_scale": ("chapters/02_implicit_bias", "chapters/08_conclusion"),
     "resnet_fmnist": ("chapters/03_reuse", "chapters/04_generalization",
                       "chapters/05_regimes", "chapters/06_resnets", "chapters/08_conclusion"),

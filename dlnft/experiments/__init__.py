@@ -90,12 +90,27 @@ LAMBDA_SEEDS = tuple(range(40))
 pairs. Sized by the pilot seed (1000, not recorded): 72–98 s of CPU a seed on one core, so 40
 seeds take about an hour of one core; power 0.9 at δ needs 4 seeds, and 40 reach it for slopes
 down to about 0.007 per doubling of α (see ``dlnft.experiments.predictions``)."""
+BALANCE_SMALL_STEPS = {"p": (31,), "width": (128,), "lrs": ((1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2),),
+                       "time": (1000.0,)}
+"""The small-step balance sweep (chapter 1, prediction ``1.balance.small``): the drift is
+predicted O(η) as η → 0, so the three smallest steps (1/32, 1/16, 1/8) carry the test, and 1/4,
+1/2 join the step sizes of the first record. ηT = 1000 as in that record; p = 31 and width 128
+(four weight matrices, 480 training pairs) because η = 1/32 needs 32,000 float64 GD steps a run:
+about 6 ms a step on one core, 62,000 steps or about 6 minutes a seed. Six seeds: the fewest
+at which the exact sign-flip test can find a departure (all six slopes on one side of 1 give a
+two-sided p of 2/64 = 0.031; five give at best 0.0625), so the equivalence claim can fail."""
 PT_ONLY = {"ft_ops": (("+",),), "ft_steps": (1,)}  # only PT matters: FT cut to one step
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("balance", balance.BalanceConfig, balance.run,
                "layer-norm balance of a bias-free ReLU MLP on modular addition (chapter 1)",
                seeds={"smoke": (0,), "full": (0,)}),
+    Experiment("balance_small", balance.BalanceConfig, balance.run,
+               "layer-norm balance of a bias-free ReLU MLP on modular addition at small GD "
+               "steps, 1/32 to 1/2, six seeds (chapter 1)",
+               sweep={"smoke": {"lrs": ((1 / 32, 1 / 16, 1 / 8),), "time": (25.0,)},
+                      "full": BALANCE_SMALL_STEPS},
+               seeds={"smoke": (0,), "full": tuple(range(6))}),
     Experiment("resnet", ResNetConfig, resnet.run,
                "ResNet-18 PT on 98 CIFAR-100 classes, FT on the held-out pair, a PT-class pair "
                "and SVHN (the CIFAR-100 protocol of Lippl & Lindsey 2024); conv1 divided by "

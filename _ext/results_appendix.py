@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 CHAPTERS: dict[str, tuple[str, ...]] = {
     "balance": ("chapters/01_conservation", "chapters/08_conclusion"),
     "balance_small": (),
+    "modular_lambda": (),
+    "modular_fourier": (),
     "modular_scale": ("chapters/02_implicit_bias", "chapters/08_conclusion"),
     "resnet_fmnist": ("chapters/03_reuse", "chapters/04_generalization",
                       "chapters/05_regimes", "chapters/06_resnets", "chapters/08_conclusion"),

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import balance, homogeneous, modular, resnet
+from . import balance, homogeneous, modular, resnet, transformer_lambda
 from .homogeneous import LambdaConfig
 from .modular import ModularConfig, modular_dataset, modular_table
 from .resnet import FashionResNetConfig, ResNetConfig
@@ -99,6 +99,11 @@ predicted O(η) as η → 0, so the three smallest steps (1/32, 1/16, 1/8) carry
 about 6 ms a step on one core, 62,000 steps or about 6 minutes a seed. Six seeds: the fewest
 at which the exact sign-flip test can find a departure (all six slopes on one side of 1 give a
 two-sided p of 2/64 = 0.031; five give at best 0.0625), so the equivalence claim can fail."""
+TRANSFORMER_LAMBDA_SEEDS = tuple(range(24))
+"""The seeds of ``modular_lambda``, run in this order and judged on those recorded: 24 as the
+pilot's size estimate (one PT and nine FT arms a seed, about 3 minutes of one core)."""
+FOURIER_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""The overall initialization scales of ``modular_fourier``: four doublings around 1."""
 PT_ONLY = {"ft_ops": (("+",),), "ft_steps": (1,)}  # only PT matters: FT cut to one step
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
@@ -145,6 +150,19 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                       # core, two at a time: 15 runs in about 77 min on 2 cores
                       "full": {"scale": OVERALL_SCALES, "pt_steps": (5000,), **PT_ONLY}},
                seeds={"smoke": (0,), "full": tuple(range(5))}),
+    Experiment("modular_lambda", transformer_lambda.LambdaTransformerConfig,
+               transformer_lambda.run_lambda,
+               "the modular-arithmetic Transformer PT once per seed on + mod 31; after PT the "
+               "MLP is rescaled W_in/alpha, alpha W_out (function-preserving), then FT by "
+               "full-batch GD on + (unseen pairs), - and * (chapters 5, 7)",
+               seeds={"smoke": (0,), "full": TRANSFORMER_LAMBDA_SEEDS}),
+    Experiment("modular_fourier", transformer_lambda.FourierConfig,
+               transformer_lambda.run_fourier,
+               "the modular-arithmetic Transformer pretrained on + mod 31 at overall "
+               "initialization scales 1/4 to 4: Fourier sparsity of its embeddings, "
+               "memorization gap and time to generalize (chapter 2)",
+               sweep={"smoke": {"scale": (0.25, 4.0)}, "full": {"scale": FOURIER_SCALES}},
+               seeds={"smoke": (0,), "full": tuple(range(8))}),
     Experiment("lambda_fmnist", LambdaConfig, homogeneous.run,
                "bias-free ReLU MLP PT on 8 Fashion-MNIST classes; FT on the held-out pair and "
                "a PT pair after W_1/alpha, alpha W_2 (function-preserving), the feature scale "

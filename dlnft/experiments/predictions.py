@@ -92,6 +92,16 @@ _LAMBDA = "dlnft.experiments.homogeneous"
 DELTA_CE_LAMBDA = 0.227
 DELTA_SLOPE_LAMBDA = DELTA_CE_LAMBDA / 6
 
+_TL = "dlnft.experiments.transformer_lambda:"
+# modular_lambda and modular_fourier (chapters 2, 5, 7): sized by one pilot seed (1000 for the
+# Fourier sweep, 0 on its own split for the FT sweep; neither recorded). δ on a slope per
+# doubling is the margin over the sweep's range spread over its four doublings (α or s from 1/4
+# to 4): 0.05 accuracy (1.5 chance accuracies at p = 31), 0.05 nats (one extra error in 100 at
+# the subset's accuracy 0.99: H(0.98) − H(0.99) = 0.042 nats for a calibrated classifier),
+# 2 of the 15 frequency pairs, a factor 2 in steps.
+DELTA_ACC_TL = 0.05 / 4
+DELTA_CE_TL = 0.05 / 4
+
 PREDICTIONS: tuple[Prediction, ...] = (
     Prediction(
         id="1.balance.eta", chapter=1, experiment="balance",
@@ -131,6 +141,50 @@ PREDICTIONS: tuple[Prediction, ...] = (
         metric="grok_step", sign=1, delta=500.0, family=_E + "grok_scale",
         unit=" steps", digits=0,
         reason="one tenth of the 5,000-step budget (five recording intervals)"),
+    Prediction(
+        id="2.fourier.scale", chapter=2, experiment="modular_fourier",
+        statement=(
+            "R2 in the Transformer: the overall initialization scale s (every weight × s, the "
+            "analogue of c) decides which interpolator GD reaches, l2-like at large s (lazy: "
+            "the weights stay near a dense random start) and l1-like at small s (rich: few "
+            "features). For modular addition the features are Fourier modes, so at the first "
+            "record where the network fits its training pairs (train accuracy >= 0.99; the "
+            "last record if it never does), the residue embeddings' power is spread over more "
+            "frequencies the larger s: the effective number of frequencies (participation "
+            "ratio over the 15 pairs k, p - k of p = 31) rises with log2 s, s = 1/4 ... 4, "
+            "per seed; then the same for the embeddings' change since initialization, which "
+            "leaves out the random start."),
+        endpoint="per seed, least-squares slope on log2 s of the effective number of "
+                 "embedding frequencies at interpolation (primary), then of their change "
+                 "since initialization",
+        metric="n_eff", sign=1, delta=2 / 4, family=_TL + "fourier_family",
+        unit=" frequencies per doubling", digits=2,
+        reason="2 of the 15 frequency pairs over the four doublings"),
+    Prediction(
+        id="2.memorization.scale", chapter=2, experiment="modular_fourier",
+        statement=(
+            "The lazy side memorizes: when the network first fits its training pairs, the "
+            "gap between train and test accuracy is larger the larger s (an l2-like "
+            "interpolator does not generalize on modular addition, an l1-like, Fourier-sparse "
+            "one does). Per seed, the gap at interpolation rises with log2 s."),
+        endpoint="per seed, least-squares slope on log2 s of train minus test accuracy at "
+                 "the first record with train accuracy >= 0.99 (the last record if none)",
+        metric="train_acc - test_acc", sign=1, delta=DELTA_ACC_TL,
+        family=_TL + "memorization_family", unit=" per doubling", digits=3,
+        reason="0.05 accuracy over the four doublings (1.5 chance accuracies at p = 31)"),
+    Prediction(
+        id="2.generalization.scale", chapter=2, experiment="modular_fourier",
+        statement=(
+            "Leaving the lazy interpolator takes longer the larger s: the time to "
+            "generalize (first record with test accuracy >= 0.95) grows with s. A run that "
+            "never generalizes within the 4,000-step budget is censored at the budget (a "
+            "lower bound, counted, which pulls the slope toward 0); the chapter also shows "
+            "the Kaplan-Meier curves and a log-rank test, which treat censoring exactly."),
+        endpoint="per seed, least-squares slope of log2(steps to test accuracy 0.95, censored "
+                 "at 4,000) on log2 s",
+        metric="grok_step", sign=1, delta=1 / 4, family=_TL + "generalization_family",
+        unit=" doublings of time per doubling of s", digits=2,
+        reason="a factor 2 in time over the four doublings of s"),
     Prediction(
         id="3.cka.alpha", chapter=3, experiment="resnet_fmnist",
         statement="The conv1 stage's representation changes more during FT at larger "
@@ -180,6 +234,37 @@ PREDICTIONS: tuple[Prediction, ...] = (
         reason="three chance accuracies (1/59 each). Accuracy, not cross-entropy: the new "
                "operations sit far from the ceiling (0.07-0.18), and their cross-entropy "
                "(7-20 nats) is set by a few confident errors"),
+    Prediction(
+        id="5.tlambda.subset", chapter=5, experiment="modular_lambda",
+        statement=(
+            "The relative scale set after PT, where FT keeps it: the Transformer's MLP "
+            "rescaled W_in/α, α W_out (the same function) gives λ/c = (||W_in||² - "
+            "||W_out||²)/(||W_in||² + ||W_out||²) from near +1 at α = 1/4 to near -1 at α = 4, "
+            "and full-batch GD keeps it through FT. The paper's reading: a smaller first "
+            "layer (α > 1) helps FT on a subset of the PT features. The subset task is + on "
+            "pairs PT never saw, at its accuracy ceiling, so its endpoint is test "
+            "cross-entropy: it falls as α grows (negative slope on log2 α). The book's dense "
+            "reading (chapters 4-6) expects no effect larger than δ: the subset's features "
+            "are cheap at every λ."),
+        endpoint="per seed, least-squares slope of the FT test cross-entropy of + (256 unseen "
+                 "pairs, tested on 128) on log2 α, α = 1/4, 1, 4",
+        metric="test_ce", sign=-1, delta=DELTA_CE_TL, family=_TL + "subset_family",
+        unit=" nats per doubling", digits=4,
+        reason="0.05 nats over the four doublings: one extra error in 100 at accuracy 0.99"),
+    Prediction(
+        id="5.tlambda.shared", chapter=5, experiment="modular_lambda",
+        statement=(
+            "The operation - shares the Fourier features of a and b with + but combines them "
+            "anew (cos k(a - b) = cos ka cos kb + sin ka sin kb), so its MLP features are "
+            "partly new. R4 makes new features cheaper the smaller 1 + λ/c, i.e. the larger α: "
+            "the FT test accuracy of - (577 pairs, tested on 384) rises with log2 α. The pilot "
+            "seed (not recorded) gave 0.51, 0.46 and 0.55 at α = 1/4, 1, 4 after 2,000 steps "
+            "at a smaller step: one seed, its noise unknown."),
+        endpoint="per seed, least-squares slope of the FT test accuracy of - on log2 α, "
+                 "α = 1/4, 1, 4",
+        metric="test_acc", sign=1, delta=DELTA_ACC_TL, family=_TL + "shared_family",
+        unit=" per doubling", digits=4,
+        reason="0.05 accuracy over the four doublings (1.5 chance accuracies at p = 31)"),
     Prediction(
         id="6.resnet.reuse", chapter=6, experiment="resnet_fmnist",
         statement="Subset above held-out at every alpha_conv1 and n: fine-tuning on two PT "
@@ -250,6 +335,31 @@ PREDICTIONS: tuple[Prediction, ...] = (
                  "γ = 0.01): held-out n = 10 (primary), 30, 100, then subset n = 10, 30, 100",
         metric="test_ce", sign=-1, delta=DELTA_CE_LAMBDA,
         family=f"{_LAMBDA}:control_family", unit=" nats"),
+    Prediction(
+        id="7.tlambda.new", chapter=7, experiment="modular_lambda",
+        statement=(
+            "A new operation needs features PT did not store (ω = 0): multiplication mod p "
+            "is addition of discrete logarithms, whose Fourier features are not those of "
+            "a + b. R4: the smaller 1 + λ/c (the larger α, a smaller first MLP layer), the "
+            "cheaper those features, so the FT test accuracy of * (577 pairs, tested on 384) "
+            "rises with log2 α. The pilot seed (not recorded) went the other way, 0.61, 0.56 "
+            "and 0.53 at α = 1/4, 1, 4 after 2,000 steps: one seed, its noise unknown; the "
+            "prediction is the theory's."),
+        endpoint="per seed, least-squares slope of the FT test accuracy of * on log2 α, "
+                 "α = 1/4, 1, 4",
+        metric="test_acc", sign=1, delta=DELTA_ACC_TL, family=_TL + "new_family",
+        unit=" per doubling", digits=4,
+        reason="0.05 accuracy over the four doublings (1.5 chance accuracies at p = 31)"),
+    Prediction(
+        id="7.tlambda.interaction", chapter=7, experiment="modular_lambda",
+        statement=(
+            "The book's dense reading: a richer FT helps the new operation more than the "
+            "subset task, whose features are cheap at every λ. The slope of test accuracy on "
+            "log2 α, * minus +, paired by seed, is positive."),
+        endpoint="per seed, slope of FT test accuracy on log2 α, * minus +",
+        metric="test_acc", sign=1, delta=DELTA_ACC_TL, family=_TL + "interaction_family",
+        unit=" per doubling", digits=4,
+        reason="as 7.tlambda.new"),
     Prediction(
         id="7.modular.new", chapter=7, experiment="modular",
         statement="A new operation does not gain from larger early layers: its FT test "

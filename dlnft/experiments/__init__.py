@@ -103,7 +103,9 @@ TRANSFORMER_LAMBDA_SEEDS = tuple(range(24))
 """The seeds of ``modular_lambda``, run in this order and judged on those recorded: 24 as the
 pilot's size estimate (one PT and nine FT arms a seed, about 3 minutes of one core)."""
 FOURIER_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
-"""The overall initialization scales of ``modular_fourier``: four doublings around 1."""
+"""The overall initialization scales of ``modular_fourier``: four doublings around 1 (× 8
+seeds: with two comparisons in a family, Holm needs a sign-flip p below 0.025, which 7 seeds
+or more can give)."""
 PT_ONLY = {"ft_ops": (("+",),), "ft_steps": (1,)}  # only PT matters: FT cut to one step
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (

@@ -177,11 +177,11 @@ PREDICTIONS: tuple[Prediction, ...] = (
         statement=(
             "Leaving the lazy interpolator takes longer the larger s: the time to "
             "generalize (first record with test accuracy >= 0.95) grows with s. A run that "
-            "never generalizes within the 4,000-step budget is censored at the budget (a "
+            "never generalizes within the 3,000-step budget is censored at the budget (a "
             "lower bound, counted, which pulls the slope toward 0); the chapter also shows "
             "the Kaplan-Meier curves and a log-rank test, which treat censoring exactly."),
         endpoint="per seed, least-squares slope of log2(steps to test accuracy 0.95, censored "
-                 "at 4,000) on log2 s",
+                 "at 3,000) on log2 s",
         metric="grok_step", sign=1, delta=1 / 4, family=_TL + "generalization_family",
         unit=" doublings of time per doubling of s", digits=2,
         reason="a factor 2 in time over the four doublings of s"),

@@ -90,8 +90,8 @@ LAMBDA_SEEDS = tuple(range(40))
 pairs. Sized by the pilot seed (1000, not recorded): 72–98 s of CPU a seed on one core, so 40
 seeds take about an hour of one core; power 0.9 at δ needs 4 seeds, and 40 reach it for slopes
 down to about 0.007 per doubling of α (see ``dlnft.experiments.predictions``)."""
-BALANCE_SMALL_STEPS = {"p": (31,), "width": (128,), "lrs": ((1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2),),
-                       "time": (1000.0,)}
+BALANCE_SMALL_STEPS = {"p": (31,), "width": (128,),
+                       "lrs": ((1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2),), "time": (1000.0,)}
 """The small-step balance sweep (chapter 1, prediction ``1.balance.small``): the drift is
 predicted O(η) as η → 0, so the three smallest steps (1/32, 1/16, 1/8) carry the test, and 1/4,
 1/2 join the step sizes of the first record. ηT = 1000 as in that record; p = 31 and width 128

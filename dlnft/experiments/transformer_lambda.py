@@ -9,9 +9,10 @@ pilot seed by step 1,700). Weight decay pulls the layers toward one equilibrium 
 so erases a relative scale set at initialization; here the scale is set after PT, which PT's
 weight decay cannot reach. After PT the MLP is rescaled, W_in/α and α W_out: ReLU is
 positively homogeneous, so the network computes the same function in every arm. The MLP is
-the two-layer piece of the network whose output enters the residual stream linearly, so ⟨W_in, ∇_{W_in} L⟩ = ⟨W_out,
-∇_{W_out} L⟩ for any loss and gradient flow conserves its balance ||W_out||² − ||W_in||²
-(chapter 1's identity, which needs only this local homogeneity); the diagonal theory's
+the two-layer piece of the network whose output enters the residual stream linearly, so
+⟨W_in, ∇_{W_in} L⟩ = ⟨W_out, ∇_{W_out} L⟩ for any loss and gradient flow conserves its
+balance ||W_out||² − ||W_in||² (chapter 1's identity, which needs only this local
+homogeneity); the diagonal theory's
 relative scale maps onto it as
 
     λ/c = (||W_in||² − ||W_out||²) / (||W_in||² + ||W_out||²)      (−1 ≤ λ/c ≤ 1),

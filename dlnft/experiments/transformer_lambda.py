@@ -27,8 +27,8 @@ and after FT, and every layer's norm). Adam without weight decay keeps the order
 but not the balance (pilot, α = 1: λ/c from −0.23 to −0.03 in 2,000 steps; GD: −0.23 to −0.24).
 FT tasks: ``+`` on pairs PT never saw (``"subset"``: PT's features and readout task), ``-``
 (``"shared"``: the same Fourier features of a and b, combined differently: cos k(a − b) =
-cos ka cos kb + sin ka sin kb) and ``*`` (``"new"``: multiplication mod p is addition of discrete logarithms, whose Fourier
-features are not those of a + b). The new operations are trained on ``ft_fraction`` of all p²
+cos ka cos kb + sin ka sin kb) and ``*`` (``"new"``: multiplication mod p is addition of
+discrete logarithms, whose Fourier features are not those of a + b). The new operations are trained on ``ft_fraction`` of all p²
 pairs and tested on the rest (their token sequences differ from PT's in the operation token).
 
 **The implicit bias of the overall scale** (``modular_fourier``, :func:`run_fourier`). PT alone

@@ -16,6 +16,7 @@ each comparison in a fixed colour and marker (:data:`OUTCOME_STYLE`).
 from __future__ import annotations
 
 import html
+import re
 import math
 from dataclasses import dataclass
 
@@ -279,3 +280,201 @@ def forest_plot(*boxes: ResultBox, width: float = 4.67):
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=10, frameon=False)
     fig.tight_layout(rect=(0, legend_h / height, 1, 1))
     return fig
+
+
+NOT_RECORDED = "not recorded"
+"""The scoreboard's verdict of a prediction whose recorded file is missing or holds no run."""
+
+SCORE_BADGE = {**VERDICT_BADGE, NOT_RECORDED: "light"}
+"""The badge colour of each scoreboard verdict (:data:`VERDICT_BADGE` and "not recorded")."""
+
+
+def _shorten(text: str, width: int) -> str:
+    """The first sentence of ``text``, cut at a word to at most ``width`` characters."""
+    first = text.split(". ")[0].strip().rstrip(".")
+    if len(first) <= width:
+        return first
+    cut = first[:width - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"
+
+
+def chapter_docs() -> dict[int, str]:
+    """{chapter number: its page, ``"NN_slug"``} of the chapters next to the package
+    (``chapters/NN_slug.md``); empty where the package is installed without the book."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "chapters"
+    return {int(p.name[:2]): p.stem for p in sorted(folder.glob("[0-9][0-9]_*.md"))}
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One prediction on the scoreboard: the registry entry, its judgement on the recorded
+    file (None when the file is missing or holds no run; ``missing`` then says why)."""
+    prediction: Prediction
+    judgement: Judgement | None
+    missing: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return self.judgement.verdict if self.judgement else NOT_RECORDED
+
+    def primary_text(self) -> str:
+        """The primary paired difference d̄ with its 95% interval [d̄ − h, d̄ + h] and the
+        number of seeds n; "—" when not recorded."""
+        if self.judgement is None:
+            return "—"
+        c, p = self.judgement.primary, self.prediction
+        if c.n < 2:
+            return f"{c.mean:+.{p.digits}f}{p.unit} (one seed, no interval)"
+        return (f"{c.mean:+.{p.digits}f} [{c.mean - c.half:+.{p.digits}f}, "
+                f"{c.mean + c.half:+.{p.digits}f}]{p.unit}, n = {c.n}")
+
+    def excluded(self) -> float | None:
+        """For a null primary comparison (outcome "equivalent" or "not conclusive", at least 2
+        seeds): the largest |effect| outside its 95% interval, max(|d̄ − h|, |d̄ + h|); the
+        data exclude a paired difference larger than this in size. None otherwise."""
+        if self.judgement is None:
+            return None
+        c = self.judgement.primary
+        if c.n < 2 or c.outcome not in ("equivalent", "not conclusive"):
+            return None
+        return max(abs(c.mean - c.half), abs(c.mean + c.half))
+
+    def excluded_text(self) -> str:
+        bound = self.excluded()
+        if bound is None:
+            return ""
+        p = self.prediction
+        return f"|d| > {bound:.{p.digits}f}{p.unit}"
+
+
+@dataclass(frozen=True, repr=False)
+class Scoreboard:
+    """Every prediction of the registry with its verdict, one :class:`ScoreRow` each, in
+    the registry's order by chapter. ``compact`` drops the statement and endpoint columns.
+    Its ``repr`` (text/plain, what nbval sees) is :meth:`text`; in a notebook it renders as
+    :meth:`html`; :meth:`markdown` is the MyST table the book's index page includes."""
+    rows: tuple[ScoreRow, ...]
+    compact: bool = False
+
+    HEADER = ("Prediction", "Statement", "Primary endpoint", "Primary d̄ [95% interval]",
+              "Verdict", "Data exclude")
+    COMPACT = (0, 3, 4, 5)
+
+    def _columns(self) -> tuple[int, ...]:
+        return self.COMPACT if self.compact else tuple(range(len(self.HEADER)))
+
+    def cells(self, row: ScoreRow) -> tuple[str, ...]:
+        """The plain-text cells of ``row`` in :attr:`HEADER`'s order."""
+        p = row.prediction
+        return (p.id, _shorten(p.statement, 110), _shorten(p.endpoint, 90),
+                row.primary_text(), row.verdict, row.excluded_text())
+
+    def counts(self) -> dict[str, int]:
+        """How many predictions have each verdict (only verdicts that occur)."""
+        out: dict[str, int] = {}
+        for row in self.rows:
+            out[row.verdict] = out.get(row.verdict, 0) + 1
+        return out
+
+    def summary_text(self) -> str:
+        order = [*VERDICTS, NOT_RECORDED]
+        counts = self.counts()
+        return (f"{_plural(len(self.rows), 'prediction')}: "
+                + ", ".join(f"{counts[v]} {v}" for v in order if v in counts))
+
+    def text(self) -> str:
+        """The scoreboard as plain text: the summary line, then one block per prediction."""
+        lines = [self.summary_text()]
+        for row in self.rows:
+            cells = self.cells(row)
+            lines.append(f"{cells[0]} (chapter {row.prediction.chapter}): {cells[4]}")
+            for i in self._columns()[1:]:
+                if i != 4 and cells[i]:
+                    lines.append(f"  {self.HEADER[i]}: {cells[i]}")
+        return "\n".join(lines)
+
+    def html(self, href: str = "") -> str:
+        """An HTML table (``div.dlnft-scoreboard``, scrolled inside its own box on a narrow
+        screen); each id links to ``href + NN_slug.html#act-3`` of its chapter when the
+        chapters are found (:func:`chapter_docs`), verdicts as sphinx-design badges."""
+        docs = chapter_docs()
+        cols = self._columns()
+        head = "".join(f"<th>{html.escape(self.HEADER[i])}</th>" for i in cols)
+        body = []
+        for row in self.rows:
+            cells = [html.escape(c) for c in self.cells(row)]
+            doc = docs.get(row.prediction.chapter)
+            if doc:
+                cells[0] = f'<a href="{html.escape(href + doc)}.html">{cells[0]}</a>'
+            cells[0] = f"<code>{cells[0]}</code>"
+            colour = SCORE_BADGE[row.verdict]
+            cells[4] = (f'<span class="sd-badge sd-bg-{colour} sd-bg-text-{colour}">'
+                        f"{cells[4]}</span>")
+            body.append("<tr>" + "".join(f"<td>{cells[i]}</td>" for i in cols) + "</tr>")
+        return (f'<div class="dlnft-scoreboard"><p>{html.escape(self.summary_text())}</p>'
+                f'<table class="dlnft-scoreboard-table"><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(body)}</tbody></table></div>')
+
+    def markdown(self, doc_prefix: str = "chapters/") -> str:
+        """The scoreboard as a MyST pipe table: ids as ``{doc}`` links to
+        ``doc_prefix + NN_slug`` (plain code where the chapter is not found), verdicts as
+        sphinx-design ``{bdg-COLOUR}`` badges."""
+        docs = chapter_docs()
+        cols = self._columns()
+
+        def md(text: str) -> str:
+            return re.sub(r"([\\`*_\[\]<>{}$|])", r"\\\1", text)
+
+        lines = ["| " + " | ".join(self.HEADER[i] for i in cols) + " |",
+                 "|" + "---|" * len(cols)]
+        for row in self.rows:
+            cells = [md(c) for c in self.cells(row)]
+            pid, doc = row.prediction.id, docs.get(row.prediction.chapter)
+            cells[0] = (f"{{doc}}`{pid} <{doc_prefix}{doc}>`" if doc else f"`{pid}`")
+            cells[4] = f"{{bdg-{SCORE_BADGE[row.verdict]}}}`{row.verdict}`"
+            lines.append("| " + " | ".join(cells[i] for i in cols) + " |")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+def scoreboard(entries=None, *, compact: bool = False, load=None) -> Scoreboard:
+    """The scoreboard of ``entries`` (default: every prediction of
+    :data:`dlnft.experiments.predictions.PREDICTIONS`), each judged by
+    :func:`dlnft.experiments.summary.judge` on its recorded file, sorted by chapter (registry
+    order within one). A prediction whose recorded file is missing or holds no run
+    (:class:`dlnft.experiments.results.ResultsError`) is listed as "not recorded".
+    load: the function that reads an experiment's merged results (default
+    :func:`dlnft.experiments.results.load_recorded`); each file is read once.
+    """
+    from . import predictions
+    from .results import ResultsError, load_recorded
+
+    entries = predictions.PREDICTIONS if entries is None else tuple(entries)
+    bad = [e for e in entries if not isinstance(e, Prediction)]
+    if bad or not entries:
+        raise ValueError(f"entries must be a non-empty sequence of Prediction objects, got "
+                         f"{bad[0] if bad else entries!r}")
+    if not isinstance(compact, bool):
+        raise ValueError(f"compact must be True or False, got {compact!r}")
+    load = load_recorded if load is None else load
+    merged: dict[str, dict | ResultsError] = {}
+    rows = []
+    for p in sorted(entries, key=lambda e: e.chapter):
+        if p.experiment not in merged:
+            try:
+                merged[p.experiment] = load(p.experiment)
+            except ResultsError as exc:
+                merged[p.experiment] = exc
+        data = merged[p.experiment]
+        if isinstance(data, ResultsError):
+            rows.append(ScoreRow(p, None, str(data)))
+        else:
+            rows.append(ScoreRow(p, judge(p, data)))
+    return Scoreboard(tuple(rows), compact)

@@ -1,0 +1,145 @@
+"""The scoreboard of every prediction (dlnft.experiments.report.scoreboard)."""
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from dlnft.experiments import predictions, report, results, summary
+from dlnft.experiments.predictions import Prediction
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    """Each experiment's recorded file, read once (ResultsError where it is missing)."""
+    out = {}
+    for p in predictions.PREDICTIONS:
+        if p.experiment not in out:
+            try:
+                out[p.experiment] = results.load_recorded(p.experiment)
+            except results.ResultsError as exc:
+                out[p.experiment] = exc
+    return out
+
+
+@pytest.fixture(scope="module")
+def board(loaded):
+    def load(name):
+        if isinstance(loaded[name], Exception):
+            raise loaded[name]
+        return loaded[name]
+    return report.scoreboard(load=load)
+
+
+def test_one_row_per_prediction_by_chapter(board):
+    ids = [r.prediction.id for r in board.rows]
+    assert sorted(ids) == sorted(p.id for p in predictions.PREDICTIONS)
+    chapters = [r.prediction.chapter for r in board.rows]
+    assert chapters == sorted(chapters)
+
+
+def test_values_equal_the_rules_judgement(board, loaded):
+    recorded = [r for r in board.rows if r.judgement is not None]
+    assert recorded, "no prediction has a recorded file"
+    for row in recorded:
+        p = row.prediction
+        j = summary.judge(p, loaded[p.experiment])
+        assert row.verdict == j.verdict
+        assert row.judgement.comparisons == j.comparisons
+        c = j.primary
+        text = row.primary_text()
+        assert f"{c.mean:+.{p.digits}f}" in text
+        if c.n >= 2:
+            assert f"[{c.mean - c.half:+.{p.digits}f}, {c.mean + c.half:+.{p.digits}f}]" in text
+            assert f"n = {c.n}" in text
+        else:
+            assert "one seed" in text
+
+
+def test_nulls_give_the_largest_effect_outside_the_interval(board):
+    for row in board.rows:
+        if row.judgement is None:
+            assert row.excluded() is None
+            continue
+        c = row.judgement.primary
+        if c.n >= 2 and c.outcome in ("equivalent", "not conclusive"):
+            bound = max(abs(c.mean - c.half), abs(c.mean + c.half))
+            assert math.isclose(row.excluded(), bound)
+            # every value of the interval is within the bound, its ends reach it
+            assert abs(c.mean - c.half) <= bound and abs(c.mean + c.half) <= bound
+            assert f"|d| > {bound:.{row.prediction.digits}f}" in row.excluded_text()
+        else:
+            assert row.excluded() is None and row.excluded_text() == ""
+
+
+def test_missing_file_is_not_recorded_and_the_rest_still_judged(loaded):
+    entries = predictions.PREDICTIONS
+    gone = entries[-1].experiment
+
+    def load(name):
+        if name == gone:
+            raise results.ResultsError(f"data/results/{name}.json is missing")
+        if isinstance(loaded[name], Exception):
+            raise loaded[name]
+        return loaded[name]
+
+    board = report.scoreboard(load=load)
+    for row in board.rows:
+        if row.prediction.experiment == gone:
+            assert row.verdict == "not recorded" and row.judgement is None
+            assert "missing" in row.missing and row.primary_text() == "—"
+    assert board.counts()["not recorded"] >= 1
+    assert sum(board.counts().values()) == len(entries)
+    assert "not recorded" in board.text() and "not recorded" in board.html()
+
+
+def test_other_errors_are_not_swallowed():
+    def load(name):
+        raise KeyError(name)
+    with pytest.raises(KeyError):
+        report.scoreboard(load=load)
+
+
+def test_html_markdown_and_compact(board):
+    docs = report.chapter_docs()
+    assert docs[8] == "08_conclusion"
+    page = board.html()
+    md = board.markdown()
+    for row in board.rows:
+        p = row.prediction
+        assert f'href="{docs[p.chapter]}.html"' in page
+        assert f"{{doc}}`{p.id} <chapters/{docs[p.chapter]}>`" in md
+        colour = report.SCORE_BADGE[row.verdict]
+        assert f"{{bdg-{colour}}}`{row.verdict}`" in md
+    lines = md.splitlines()
+    assert len(lines) == 2 + len(board.rows)
+    # every row has as many cells as the header: no unescaped "|" inside a cell
+    widths = {len(re.split(r"(?<!\\)\|", line)) for line in lines}
+    assert widths == {len(board.HEADER) + 2}
+    compact = report.Scoreboard(board.rows, compact=True)
+    assert compact.markdown().splitlines()[0].count("|") == len(board.COMPACT) + 1
+    assert "Statement" not in compact.html() and "Statement" in page
+    assert board.text().splitlines()[0] == board.summary_text()
+
+
+def test_shorten_cuts_at_a_word():
+    assert report._shorten("Short. Second sentence.", 50) == "Short"
+    long = "word " * 40
+    cut = report._shorten(long, 30)
+    assert len(cut) <= 30 and cut.endswith("…") and " wor…" not in cut
+
+
+@pytest.mark.parametrize("entries, compact, match", [
+    ((), False, "entries"), (("6.lambda.heldout",), False, "entries"),
+    (None, "yes", "compact")])
+def test_bad_arguments(entries, compact, match):
+    with pytest.raises(ValueError, match=match):
+        report.scoreboard(entries, compact=compact)
+
+
+def test_a_custom_entry_is_judged_by_the_rule(loaded):
+    base = predictions.get("6.lambda.heldout")
+    flipped = Prediction(**{**base.__dict__, "id": "9.flipped", "sign": -base.sign})
+    board = report.scoreboard([flipped], load=lambda name: loaded[name])
+    assert board.rows[0].verdict == summary.judge(flipped, loaded[base.experiment]).verdict

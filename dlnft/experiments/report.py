@@ -366,7 +366,7 @@ class Scoreboard:
         return self.COMPACT if self.compact else tuple(range(len(self.HEADER)))
 
     def cells(self, row: ScoreRow) -> tuple[str, ...]:
-        """The plain-text cells of ``row`` in :attr:`HEADER`'s order."""
+        """The plain-text cells of ``row`` in the header's order."""
         p = row.prediction
         return (p.id, _shorten(p.statement, 110), _shorten(p.endpoint, 90),
                 row.primary_text(), row.verdict, row.excluded_text())

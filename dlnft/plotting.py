@@ -145,6 +145,10 @@ def use_book_style() -> None:
         return
     shell = get_ipython()
     if shell is not None:
+        import matplotlib.pyplot as plt
         from matplotlib.figure import Figure
 
+        # load the backend now: the notebook's inline backend sets its own PNG formatter
+        # when it is loaded, which would otherwise replace this one at the first figure
+        plt.switch_backend(mpl.get_backend())
         shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)

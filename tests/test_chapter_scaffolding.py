@@ -1,0 +1,97 @@
+"""The reader's scaffolding of chapters 3, 4, 6 and 8, and links between pages.
+
+Each of these chapters opens with its prerequisites (linked) and a reading time that matches
+its length, ends with 2 to 4 exercises (sphinx-exercise), each with a collapsed solution that
+runs code and checks its answer with an assert, and says "chapter N" in its prose only as a
+link to that chapter. The reference pages link every chapter they name too.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCAFFOLDED = ["chapters/03_reuse.md", "chapters/04_generalization.md",
+              "chapters/06_resnets.md", "chapters/08_conclusion.md"]
+REFERENCE = ["notation.md", "glossary.md", "results.md", "bibliography.md",
+             *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "api").rglob("*.md"))]
+WORDS_PER_MINUTE = 200
+
+
+def prose(text: str) -> str:
+    """The text a reader reads: no front matter, code cells, math or directive options."""
+    text = re.sub(r"^---\n.*?\n---\n", "", text, flags=re.S)
+    text = re.sub(r"```\{(?:code-cell|eval-rst)\}.*?\n```", "", text, flags=re.S)
+    text = re.sub(r"\$\$.*?\$\$", " formula ", text, flags=re.S)
+    text = re.sub(r"\$[^$]*\$", " x ", text)
+    return re.sub(r"^:.*$", "", text, flags=re.M)
+
+
+def words(text: str) -> int:
+    return len(re.findall(r"[A-Za-zα-ω0-9][\w'’.-]*", prose(text)))
+
+
+def bare_chapter_mentions(text: str) -> list[str]:
+    """Every "chapter N" (or a number in "chapters N, M and K") of the prose that is not a
+    {doc} link; headings are titles, not prose, and are left out."""
+    text = prose(text)
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    text = re.sub(r"\{doc\}`[^`]*`", "LINK", text)
+    text = re.sub(r"`[^`]*`", "CODE", text)
+    found = [m.group(0) for m in re.finditer(r"\b[Cc]hapters?\s+[1-8]\b", text)]
+    # further numbers of a list whose first one is a link: "chapters LINK, LINK and 6"
+    found += [m.group(0) for m in re.finditer(
+        r"[Cc]hapters\s+LINK(?:(?:,|\s+and|\s+or|\s*[–-])\s*LINK)*(?:,|\s+and|\s+or|\s*[–-])"
+        r"\s*[1-8]\b", text)]
+    return [" ".join(f.split()) for f in found]
+
+
+@pytest.mark.parametrize("page", SCAFFOLDED)
+def test_opening_box_gives_prerequisites_and_reading_time(root, page):
+    text = (root / page).read_text()
+    box = re.search(r"```\{admonition\} In this chapter\n(.*?)\n```", text, re.S)
+    assert box, f"{page} has no opening box"
+    pre = re.search(r"\*\*Prerequisites:\*\*(.*)", box.group(1))
+    assert pre and "{doc}`" in pre.group(1), f"{page}: no linked prerequisites"
+    said = re.search(r"\*\*Reading time:\*\* about (\d+) minutes \((\d+) words", box.group(1))
+    assert said, f"{page}: no reading time"
+    minutes, stated = int(said.group(1)), int(said.group(2))
+    actual = words(text)
+    assert abs(stated - actual) <= 0.1 * actual, (
+        f"{page} says {stated} words, has {actual}: update its reading time")
+    assert minutes == round(stated / WORDS_PER_MINUTE)
+
+
+@pytest.mark.parametrize("page", SCAFFOLDED)
+def test_exercises_have_collapsed_solutions_that_check_their_answer(root, page):
+    text = (root / page).read_text()
+    exercises = re.findall(r"```\{exercise(?:-start)?\}[^\n]*\n:label: ([\w-]+)", text)
+    assert 2 <= len(exercises) <= 4, f"{page}: {len(exercises)} exercises, want 2 to 4"
+    assert len(set(exercises)) == len(exercises)
+    assert text.index("## Exercises") > text.rindex("Take-aways")     # after the summary
+    for label in exercises:
+        solution = re.search(r"```\{solution-start\} " + label + r"\n(.*?)```\{solution-end\}",
+                             text, re.S)
+        assert solution, f"{page}: exercise {label} has no solution"
+        body = solution.group(1)
+        assert body.startswith(":class: dropdown"), f"{label}: solution is not collapsed"
+        cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", body, re.S)
+        assert cells and any(re.search(r"^\s*assert ", c, re.M) for c in cells), (
+            f"{label}: the solution runs no code that checks its answer")
+        assert any("dlnft" in c or re.search(r"\b(summary|report|theory|ib|predictions|"
+                                             r"results)\.", c) for c in cells), (
+            f"{label}: the solution does not use dlnft")
+
+
+@pytest.mark.parametrize("page", SCAFFOLDED + REFERENCE)
+def test_every_chapter_named_in_prose_is_a_link(root, page):
+    assert bare_chapter_mentions((root / page).read_text()) == []
+
+
+def test_the_link_check_catches_bare_mentions():
+    text = ("As chapter 5 shows, and chapters {doc}`4 <04_generalization>`, "
+            "{doc}`5 <05_regimes>` and 6 agree; see {doc}`chapter 3 <03_reuse>`.\n"
+            "## Balance (chapter 1)\n```{code-cell} ipython3\n# chapter 2\n```\n")
+    assert bare_chapter_mentions(text) == ["chapter 5", "chapters LINK, LINK and 6"]

@@ -143,3 +143,44 @@ def test_a_custom_entry_is_judged_by_the_rule(loaded):
     flipped = Prediction(**{**base.__dict__, "id": "9.flipped", "sign": -base.sign})
     board = report.scoreboard([flipped], load=lambda name: loaded[name])
     assert board.rows[0].verdict == summary.judge(flipped, loaded[base.experiment]).verdict
+
+
+def test_the_book_builds_the_scoreboard_from_the_registry(root):
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text())["sphinx"]
+    assert config["local_extensions"]["scoreboard"] == "_ext"
+    index = (root / "index.md").read_text()
+    assert re.search(r"```\{scoreboard\}\n:compact:\n```", index)
+    chapter8 = (root / "chapters" / "08_conclusion.md").read_text()
+    first_heading = chapter8.index("\n## ")
+    assert "report.scoreboard()" in chapter8[:first_heading], "chapter 8 does not open with it"
+
+
+@pytest.fixture(scope="module")
+def html(request):
+    """The built book: ``DLNFT_BOOK_HTML`` when set, else the session's build."""
+    import os
+    from pathlib import Path
+
+    given = os.environ.get("DLNFT_BOOK_HTML")
+    return Path(given) if given else request.getfixturevalue("book_html")
+
+
+@pytest.mark.slow
+def test_index_and_chapter_8_show_every_prediction(html, board):
+    index = (html / "index.html").read_text(encoding="utf-8")
+    table = re.search(r'<table class="[^"]*dlnft-scoreboard-table.*?</table>', index, re.S)
+    assert table, "the index has no scoreboard table"
+    rows = re.findall(r"<tr", table.group(0))
+    assert len(rows) == 1 + len(board.rows)
+    docs = report.chapter_docs()
+    for row in board.rows:
+        p = row.prediction
+        assert re.search(rf'href="chapters/{docs[p.chapter]}.html"[^>]*>.*?{re.escape(p.id)}',
+                         table.group(0), re.S), p.id
+        assert f">{row.verdict}<" in table.group(0)
+    chapter8 = (html / "chapters" / "08_conclusion.html").read_text(encoding="utf-8")
+    assert chapter8.count('class="dlnft-scoreboard-table"') == 1
+    for row in board.rows:
+        assert f">{row.prediction.id}</a>" in chapter8

@@ -90,7 +90,7 @@ def figsize(panels: int = 1, height: float = 3.4) -> tuple[float, float]:
 def panels(n: int, height: float = 2.8, **subplots):
     """A figure of ``n`` panels (1 to 6) stacked in one column, :data:`PANEL_WIDTH` wide and
     ``height`` inches per panel: ``(fig, axes)`` with ``axes`` a list of ``n`` Axes. Keyword
-    arguments go to :func:`matplotlib.pyplot.subplots` (e.g. ``sharex=True``)."""
+    arguments go to ``matplotlib.pyplot.subplots`` (e.g. ``sharex=True``)."""
     import matplotlib.pyplot as plt
 
     if not (isinstance(n, int) and 1 <= n <= 6):

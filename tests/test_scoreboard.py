@@ -184,3 +184,28 @@ def test_index_and_chapter_8_show_every_prediction(html, board):
     assert chapter8.count('class="dlnft-scoreboard-table"') == 1
     for row in board.rows:
         assert f">{row.prediction.id}</a>" in chapter8
+
+
+def test_scoreboard_plot_has_one_bar_per_verdict(board):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    fig = report.scoreboard_plot(board)
+    ax = fig.axes[0]
+    counts = board.counts()
+    bars = ax.patches
+    assert len(bars) == len(counts)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert sorted(labels) == sorted(counts)
+    for label, y in zip(labels, ax.get_yticks()):
+        bar = next(b for b in bars if abs(b.get_y() + b.get_height() / 2 - y) < 1e-9)
+        assert bar.get_width() == counts[label]
+        assert to_hex(bar.get_facecolor()) == report.SCORE_COLOUR[label]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="board"):
+        report.scoreboard_plot(board.rows)
+    with pytest.raises(ValueError, match="width"):
+        report.scoreboard_plot(board, width=20)

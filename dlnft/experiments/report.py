@@ -368,7 +368,7 @@ class Scoreboard:
     def cells(self, row: ScoreRow) -> tuple[str, ...]:
         """The plain-text cells of ``row`` in the header's order."""
         p = row.prediction
-        return (p.id, _shorten(p.statement, 110), _shorten(p.endpoint, 90),
+        return (p.id, _shorten(p.statement, 80), _shorten(p.endpoint, 60),
                 row.primary_text(), row.verdict, row.excluded_text())
 
     def counts(self) -> dict[str, int]:
@@ -478,3 +478,37 @@ def scoreboard(entries=None, *, compact: bool = False, load=None) -> Scoreboard:
         else:
             rows.append(ScoreRow(p, judge(p, data)))
     return Scoreboard(tuple(rows), compact)
+
+
+SCORE_COLOUR = {
+    "held": "#1a7f37", "held in part": "#0b7285", "mixed": "#b07d00", "failed": "#c62828",
+    "no effect larger than δ": "#1f5fa8", "not conclusive": "#6e6e6e",
+    NOT_RECORDED: "#b8b8b8",
+}
+"""The colour of each scoreboard verdict in :func:`scoreboard_plot` (that of its badge and
+of the result box's border, ``_static/result.css``)."""
+
+
+def scoreboard_plot(board: Scoreboard, width: float = 4.67):
+    """How many predictions of ``board`` have each verdict: one horizontal bar per verdict
+    that occurs, in :data:`SCORE_COLOUR`, the count written at its end, in the order of
+    :data:`dlnft.experiments.summary.VERDICTS` then "not recorded". width: inches (the
+    height follows from the number of bars). Returns the matplotlib Figure."""
+    if not isinstance(board, Scoreboard):
+        raise ValueError(f"board must be a Scoreboard (see scoreboard), got {board!r}")
+    if not (isinstance(width, (int, float)) and 2 <= width <= 10):
+        raise ValueError(f"width must be between 2 and 10 inches, got {width!r}")
+    counts = board.counts()
+    order = [v for v in (*VERDICTS, NOT_RECORDED) if v in counts]
+    fig, ax = plt.subplots(figsize=(width, 0.55 + 0.32 * len(order)))
+    ys = range(len(order))[::-1]
+    ax.barh(list(ys), [counts[v] for v in order], color=[SCORE_COLOUR[v] for v in order],
+            height=0.7)
+    for y, v in zip(ys, order):
+        ax.text(counts[v] + 0.1, y, str(counts[v]), va="center", ha="left")
+    ax.set_yticks(list(ys), order)
+    ax.set_xlim(0, max(counts.values()) * 1.15 + 0.5)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.set_xlabel(f"predictions (of {len(board.rows)})")
+    fig.tight_layout()
+    return fig

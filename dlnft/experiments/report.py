@@ -11,7 +11,10 @@ sphinx-design's card and badge classes, styled by ``_static/result.css``); its p
 the same content, is what ``print`` and nbval see. :func:`forest_plot` draws the family of
 paired differences of one or more boxes: one row per comparison, the mean with its 95%
 interval, zero, the predicted side shaded, the equivalence band (-δ, δ), and the outcome of
-each comparison in a fixed colour and marker (:data:`OUTCOME_STYLE`).
+each comparison in a fixed colour and marker (:data:`OUTCOME_STYLE`). :func:`scoreboard`
+judges every prediction of the registry at once, one :class:`ScoreRow` each ("not recorded"
+where the recorded file is missing): chapter 8 opens with it, with :func:`scoreboard_plot`'s
+count of each verdict, and the index page shows it compact (``_ext/scoreboard.py``).
 """
 from __future__ import annotations
 

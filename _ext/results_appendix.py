@@ -31,9 +31,10 @@ logger = logging.getLogger(__name__)
 # until it has an entry here (an empty one while no chapter reads it).
 CHAPTERS: dict[str, tuple[str, ...]] = {
     "balance": ("chapters/01_conservation", "chapters/08_conclusion"),
-    "balance_small": (),
-    "modular_lambda": (),
-    "modular_fourier": (),
+    "balance_small": ("chapters/01_conservation", "chapters/08_conclusion"),
+    "modular_lambda": ("chapters/05_regimes", "chapters/07_transformers",
+                       "chapters/08_conclusion"),
+    "modular_fourier": ("chapters/02_implicit_bias", "chapters/08_conclusion"),
     "modular_scale": ("chapters/02_implicit_bias", "chapters/08_conclusion"),
     "resnet_fmnist": ("chapters/03_reuse", "chapters/04_generalization",
                       "chapters/05_regimes", "chapters/06_resnets", "chapters/08_conclusion"),

@@ -133,4 +133,28 @@ def test_forest_plot_refuses_bad_input():
         report.forest_plot(box, report.result_box(other, MERGED, judged(HELD, other)))
     with pytest.raises(ValueError, match="width"):
         report.forest_plot(box, width=40)
+    with pytest.raises(ValueError, match="per_delta"):
+        report.forest_plot(box, per_delta=1)
     assert np.isfinite(box.judgement.primary.half)
+
+
+def test_forest_plot_per_delta_puts_units_on_one_axis():
+    """Different units share an axis in units of δ: each point and interval is divided by its
+    prediction's δ, the band is (−1, 1)."""
+    box = report.result_box(PRED, MERGED, judged(HELD))
+    other = Prediction(**{**PRED.__dict__, "id": "9.other", "unit": " nats",
+                          "delta": 4 * PRED.delta})
+    box2 = report.result_box(other, MERGED, judged(HELD, other))
+    fig = report.forest_plot(box, box2, per_delta=True)
+    ax = fig.axes[0]
+    points = [ln.get_xdata()[0] for ln in ax.lines if ln.get_marker() not in (None, "None", "")
+              and len(ln.get_xdata()) == 1]
+    c1, c2 = box.judgement.primary, box2.judgement.primary
+    assert points[0] == pytest.approx(c1.mean / PRED.delta)
+    assert points[len(box.judgement.comparisons)] == pytest.approx(c2.mean / other.delta)
+    spans = [p.get_paths()[0].vertices[:, 0] for p in ax.collections]
+    band1, _, band2, _ = spans                      # band and predicted side of each box
+    for band in (band1, band2):
+        assert (band.min(), band.max()) == pytest.approx((-1, 1))
+    assert "/ δ" in ax.get_xlabel()
+    plt.close(fig)

@@ -204,7 +204,7 @@ def result_box(prediction: Prediction | str, merged: dict | None = None,
     return ResultBox(prediction, judgement, description, recorded)
 
 
-def forest_plot(*boxes: ResultBox, width: float = 4.67):
+def forest_plot(*boxes: ResultBox, width: float = 4.67, per_delta: bool = False):
     """A forest plot of the paired differences of the predictions in ``boxes`` (one panel).
 
     One row per comparison of each box's family, top to bottom in the family's order
@@ -213,7 +213,9 @@ def forest_plot(*boxes: ResultBox, width: float = 4.67):
     A vertical line marks zero; the predicted side of zero is shaded green (a "direction"
     claim) and the equivalence band (-δ, δ) blue, over the rows of its own prediction. The
     boxes must share a unit (ValueError otherwise). width: inches (the height follows from
-    the number of rows). Returns the matplotlib Figure.
+    the number of rows). per_delta: plot every difference divided by its prediction's δ, so
+    that predictions in different units share one axis (the band is then (-1, 1)). Returns
+    the matplotlib Figure.
     """
     if not boxes:
         raise ValueError("boxes must hold at least one ResultBox, got none")
@@ -221,8 +223,14 @@ def forest_plot(*boxes: ResultBox, width: float = 4.67):
     if bad:
         raise ValueError(f"boxes must be ResultBox objects (see result_box), got {bad[0]!r}")
     units = {b.prediction.unit for b in boxes}
-    if len(units) != 1:
-        raise ValueError(f"boxes must share a unit to share an axis, got {sorted(units)}")
+    if len(units) != 1 and not per_delta:
+        raise ValueError(f"boxes must share a unit to share an axis, got {sorted(units)} "
+                         f"(per_delta=True plots each in units of its δ)")
+    if not isinstance(per_delta, bool):
+        raise ValueError(f"per_delta must be True or False, got {per_delta!r}")
+
+    def scale(b):
+        return b.prediction.delta if per_delta else 1.0
     if not (isinstance(width, (int, float)) and 2 <= width <= 10):
         raise ValueError(f"width must be between 2 and 10 inches, got {width!r}")
     n_rows = sum(len(b.judgement.comparisons) + 1 for b in boxes)
@@ -238,10 +246,10 @@ def forest_plot(*boxes: ResultBox, width: float = 4.67):
     for b in boxes:
         for c in b.judgement.comparisons:
             half = 0.0 if math.isnan(c.half) else c.half
-            lows.append(c.mean - half)
-            highs.append(c.mean + half)
-        lows.append(-b.prediction.delta)
-        highs.append(b.prediction.delta)
+            lows.append((c.mean - half) / scale(b))
+            highs.append((c.mean + half) / scale(b))
+        lows.append(-b.prediction.delta / scale(b))
+        highs.append(b.prediction.delta / scale(b))
     pad = 0.12 * (max(highs) - min(lows))
     xlim = (min(lows) - pad, max(highs) + pad)
     y = n_rows
@@ -254,16 +262,17 @@ def forest_plot(*boxes: ResultBox, width: float = 4.67):
         y -= 1
         bottom = y - len(j.comparisons) + 0.5
         ys = [top, bottom]
-        ax.fill_betweenx(ys, -p.delta, p.delta, color=BAND, alpha=0.15, lw=0)
+        k = scale(b)
+        ax.fill_betweenx(ys, -p.delta / k, p.delta / k, color=BAND, alpha=0.15, lw=0)
         if j.claim == "direction":
             edge = xlim[1] if p.sign > 0 else xlim[0]
             ax.fill_betweenx(ys, 0, edge, color=PREDICTED_SIDE, alpha=0.10, lw=0)
         for c in j.comparisons:
             colour, marker = OUTCOME_STYLE[c.outcome]
             if c.n >= 2:
-                ax.plot([c.mean - c.half, c.mean + c.half], [y, y], color=colour, lw=2.5,
-                        zorder=4)
-            ax.plot(c.mean, y, marker=marker, color=colour, ms=9, ls="none", zorder=4)
+                ax.plot([(c.mean - c.half) / k, (c.mean + c.half) / k], [y, y],
+                        color=colour, lw=2.5, zorder=4)
+            ax.plot(c.mean / k, y, marker=marker, color=colour, ms=9, ls="none", zorder=4)
             ax.text(0.0, y + 0.16, c.label + (" (one seed)" if c.n < 2 else ""),
                     transform=ax.get_yaxis_transform(), fontsize=10, va="bottom",
                     ha="left", color="#333333", bbox=white, zorder=5)
@@ -273,11 +282,16 @@ def forest_plot(*boxes: ResultBox, width: float = 4.67):
     ax.set_ylim(0.3, n_rows + 0.6)
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
-    unit = units.pop().strip()
-    ax.set_xlabel("paired difference, mean ± 95% interval" + (f" ({unit})" if unit else ""))
+    if per_delta:
+        ax.set_xlabel("paired difference / δ, mean ± 95% interval")
+    else:
+        unit = units.pop().strip()
+        ax.set_xlabel("paired difference, mean ± 95% interval"
+                      + (f" ({unit})" if unit else ""))
     handles = [Line2D([], [], color=OUTCOME_STYLE[o][0], marker=OUTCOME_STYLE[o][1],
                       ls="none", ms=8, label=o) for o in seen]
-    handles.append(Patch(color=BAND, alpha=0.3, label="(−δ, δ)"))
+    handles.append(Patch(color=BAND, alpha=0.3, label="(−1, 1): ±δ" if per_delta
+                         else "(−δ, δ)"))
     if "direction" in claims:
         handles.append(Patch(color=PREDICTED_SIDE, alpha=0.25, label="predicted side"))
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=10, frameon=False)

@@ -393,7 +393,7 @@ class FourierConfig:
     @classmethod
     def smoke(cls) -> "FourierConfig":
         """p = 13, d_model 32, 300 steps: seconds."""
-        return cls(p=13, d_model=32, d_mlp=128, pt_steps=300, record_every=25)
+        return cls(p=13, d_model=32, d_mlp=128, pt_lr=3e-3, pt_steps=300, record_every=25)
 
     @classmethod
     def full(cls) -> "FourierConfig":

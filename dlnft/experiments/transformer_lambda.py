@@ -1,7 +1,8 @@
 """The modular-arithmetic Transformer with its scales set where the theory says they act.
 
-Two recorded experiments (chapters 2, 5 and 7), one network: :class:`ModularTransformer`
-(one block, no LayerNorm, bias-free) on a ∘ b mod p.
+Two recorded experiments (chapters 2, 5 and 7), one network:
+:class:`~dlnft.experiments.modular.ModularTransformer` (one block, no LayerNorm, bias-free) on
+a ∘ b mod p.
 
 **The relative scale after pretraining** (``modular_lambda``, :func:`run_lambda`). PT once per
 seed on a + b mod p (full-batch AdamW at lr 3e-3 and weight decay 1, which generalizes at the
@@ -21,15 +22,16 @@ the first layer (w in R4) against the second (v): α > 1 makes the first layer s
 λ/c → −1 (rich FT, the factor 1 + λ/c that favours PT features → 0); α < 1 makes it larger,
 λ/c → +1. FT: every arm from the same PT weights, with a fresh unembedding (the same draw at
 every α, scaled by γ), by full-batch gradient descent without momentum or weight decay, its
-step capped in length (:func:`_ft_gd`): the theory's optimizer, under which the balance changes
+step capped in length (``_ft_gd``): the theory's optimizer, under which the balance changes
 only by O(η²) per step, so the λ set after PT is the λ of FT (measured in every arm: λ/c before
 and after FT, and every layer's norm). Adam without weight decay keeps the order of the arms
 but not the balance (pilot, α = 1: λ/c from −0.23 to −0.03 in 2,000 steps; GD: −0.23 to −0.24).
 FT tasks: ``+`` on pairs PT never saw (``"subset"``: PT's features and readout task), ``-``
 (``"shared"``: the same Fourier features of a and b, combined differently: cos k(a − b) =
 cos ka cos kb + sin ka sin kb) and ``*`` (``"new"``: multiplication mod p is addition of
-discrete logarithms, whose Fourier features are not those of a + b). The new operations are trained on ``ft_fraction`` of all p²
-pairs and tested on the rest (their token sequences differ from PT's in the operation token).
+discrete logarithms, whose Fourier features are not those of a + b). The new operations are
+trained on ``ft_fraction`` of all p² pairs and tested on the rest (their token sequences
+differ from PT's in the operation token).
 
 **The implicit bias of the overall scale** (``modular_fourier``, :func:`run_fourier`). PT alone
 at an overall initialization scale s (every weight × s, the analogue of c), recording at every
@@ -192,7 +194,7 @@ class LambdaTransformerConfig:
     pairs PT never saw and tests on the others; ft_fraction: the other operations train on
     this share of all p² pairs (a split of its own) and test on the rest. ft_lr, ft_steps:
     full-batch GD of FT; ft_max_step: the cap on the length of one FT step (see
-    :func:`_ft_gd`). gamma: the fresh unembedding's default initialization × γ.
+    ``_ft_gd``). gamma: the fresh unembedding's default initialization × γ.
     record_every: curve resolution. seed: split, initialization and the FT head's draw.
     """
     p: int = 31
@@ -473,17 +475,18 @@ def lambda_slopes(merged: dict, op: str, metric: str = "test_acc") -> dict[int, 
 
 
 def new_family(merged: dict) -> dict[str, dict[int, float]]:
-    """The new operation *: slope of its FT test accuracy on log2 α, per seed."""
+    """The new operation ``*``: slope of its FT test accuracy on log2 α, per seed."""
     return {"* test accuracy per doubling of α": lambda_slopes(merged, "*")}
 
 
 def shared_family(merged: dict) -> dict[str, dict[int, float]]:
-    """The shared-feature operation -: slope of its FT test accuracy on log2 α, per seed."""
+    """The shared-feature operation ``-``: slope of its FT test accuracy on log2 α, per
+    seed."""
     return {"- test accuracy per doubling of α": lambda_slopes(merged, "-")}
 
 
 def subset_family(merged: dict) -> dict[str, dict[int, float]]:
-    """The subset task + (PT's operation, unseen pairs): slope of its FT test cross-entropy
+    """The subset task ``+`` (PT's operation, unseen pairs): slope of its FT test cross-entropy
     on log2 α, per seed (cross-entropy: its accuracy sits at the ceiling)."""
     return {"+ test cross-entropy per doubling of α": lambda_slopes(merged, "+", "test_ce")}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from fractions import Fraction
 from types import SimpleNamespace
 
 import numpy as np
@@ -36,6 +37,13 @@ def test_mean_ci_is_the_student_t_interval(values):
     assert mean == pytest.approx(np.mean(values), rel=1e-15)
     assert half == pytest.approx((hi - lo) / 2, rel=1e-12)
     assert summary.mean_ci(np.array(values) * 3 + 1) == pytest.approx((3 * mean + 1, 3 * half))
+
+
+def test_mean_ci_reads_any_real_numbers_as_float64():
+    # exact rationals (an accuracy as correct / total) have no square root of their own
+    mean, half = summary.mean_ci([Fraction(1, 3), Fraction(2, 3)])
+    assert (mean, half) == pytest.approx((0.5, 12.706204736174704 * math.sqrt(1 / 18) / math.sqrt(2)))
+    assert type(mean) is float and type(half) is float
 
 
 def test_mean_ci_of_one_value_and_of_none():
@@ -93,6 +101,18 @@ def test_signflip_p_does_not_depend_on_the_unit():
     assert signflip_p(np.array([1e-200, 1e-200, 1e-200])) == 2 / 8
 
 
+def test_a_pattern_exactly_at_the_tie_tolerance_counts_as_a_tie():
+    """|1 − b| equals |1 + b| − 1e-9 (1 + b) to the last bit for this b: the pattern (+, −)
+    is a tie and counts, p = 4/4; one ulp further it is not, p = 2/4."""
+    b = 4.999999502500001e-10
+    d = np.array([1.0, b])
+    assert abs(1.0 - b) == abs(d.sum()) - 1e-9 * np.abs(d).sum()
+    assert signflip_p(d) == 1.0
+    assert signflip_p([1.0, 4.0e-9]) == 0.5
+    # the same above 20 seeds (zeros add patterns, not values): every draw is a hit
+    assert signflip_p(np.concatenate([d, np.zeros(19)])) == 1.0
+
+
 def test_signflip_p_ties_and_degenerate_inputs():
     assert signflip_p([0.0, 0.0]) == signflip_p([0.0] * 5) == 1.0
     assert signflip_p([1.0, -1.0]) == 1.0
@@ -100,7 +120,7 @@ def test_signflip_p_ties_and_degenerate_inputs():
     assert signflip_p([5.0]) == signflip_p({3: -2.0}) == 1.0
     assert signflip_p({0: 1.0, 1: 1.0, 2: 1.0}) == 0.25
     message = "diffs must be a non-empty list of finite numbers, got "
-    for bad in ([], [1.0, math.nan], [1.0, -math.inf], [[1.0], [2.0]], {}):
+    for bad in ([], [1.0, math.nan], [1.0, -math.inf], [[1.0], [2.0]], {}, [1.0, None]):
         with pytest.raises(ValueError, match=exactly(message + repr(bad))):
             signflip_p(bad)
 
@@ -117,8 +137,10 @@ def test_holm_values():
     assert holm([]) == []
 
 
-@pytest.mark.parametrize("bad", [[1.5], [-0.1], [0.2, 1.0 + 1e-12], [[0.1, 0.2]], [math.nan]])
+@pytest.mark.parametrize("bad", [[1.5], [-0.1], [0.2, 1.0 + 1e-12], [[0.1, 0.2]], [math.nan],
+                                 [0.1, None]])
 def test_holm_refuses_what_is_not_a_list_of_p_values(bad):
+    """A missing p-value (None) is refused by name like any other value outside [0, 1]."""
     with pytest.raises(ValueError, match=exactly(
             f"pvalues must be a list of numbers in [0, 1], got {bad!r}")):
         holm(bad)
@@ -430,6 +452,20 @@ def test_ft_table_groups_resnet_and_transformer_runs():
     assert table[(0.1, (1, (2, 3)), "+")] == (0.5, half / 2, 3)
     ce = summary.ft_table({"runs": runs}, ("alpha",), "loss.ce")
     assert ce[(0.1, "heldout", 10)] == (2.0, 2 * half, 3) and ce[(1.0, "+")] == (-1.0, half, 3)
+
+
+def test_tables_sort_their_keys_by_their_printed_form_whatever_the_types():
+    """A config field left None in some runs (a default) sits beside numbers: the keys are
+    sorted by their text, which never compares None with a number."""
+    runs = [{"config": {"gamma": g, "seed": s},
+             "metrics": {"ft": [{"op": "+", "test_acc": s}],
+                         "pt": {"norms_init": {"a": 1.0}, "norms_pt": {"a": 2.0},
+                                "curves": {"step": [0], "test_acc": [1.0]}, "test_acc": 1.0}}}
+            for g in (10.0, None, 2.0) for s in (0, 1)]
+    table = summary.ft_table({"runs": runs}, ("gamma",))
+    assert list(table) == [(10.0, "+"), (2.0, "+"), (None, "+")]
+    assert table[(None, "+")] == (0.5, summary.mean_ci([0, 1])[1], 2)
+    assert list(summary.pt_table({"runs": runs}, ("gamma",))) == [(10.0,), (2.0,), (None,)]
 
 
 def test_pt_table_values():

@@ -99,6 +99,11 @@ def test_from_scales_messages_and_edges():
     with pytest.raises(ValueError, match=exactly(
             "c (2,), lam () and shape (3,) do not broadcast together")):
         DiagonalNet.from_scales(np.ones(2), 0.0, shape=[3])
+    for name in ("c", "lam"):
+        args = {"c": 1.0, "lam": 0.0} | {name: np.ones((1, 2, 2))}
+        with pytest.raises(ValueError, match=exactly(
+                f"{name} must have 0 or 1 or 2 dimensions, got shape (1, 2, 2)")):
+            DiagonalNet.from_scales(**args)
     with pytest.raises(ValueError, match=exactly(
             "give shape=(M, d) or (d,) when c and lam are scalars")):
         DiagonalNet.from_scales(1.0, 0.5)
@@ -297,6 +302,14 @@ def test_gd_stops_at_the_first_check_below_tol(task):
     assert before >= 1e-8
 
 
+def test_gd_stops_only_below_tol_not_at_it():
+    net = DiagonalNet.from_scales(1.0, 0.0, shape=(1, 1))
+    X, y = np.eye(1), np.ones(1)
+    at_25 = dlnft.gd(net, X, y, lr=0.01, steps=25).losses[-1, 0]
+    res = dlnft.gd(net, X, y, lr=0.01, steps=1000, tol=float(at_25))
+    assert res.n_steps == 50 and res.losses[-1, 0] < at_25
+
+
 def test_gd_bounds_on_lr_and_blowup_are_exact():
     from dlnft.gd import _lr_tensor
 
@@ -354,6 +367,9 @@ def test_gd_divergence_names_the_networks_and_their_largest_step_size():
     Xs = np.stack([np.eye(1), 10 * np.eye(1), np.eye(1)])
     with pytest.raises(GDDivergedError, match=pattern.format(r"\[1\]", "0.5", "0.125")):
         dlnft.gd(three, Xs, np.ones((3, 1)), lr=0.5, steps=100)
+    two = DiagonalNet.from_scales(1.0, 0.0, shape=(2, 1))
+    with pytest.raises(GDDivergedError, match=pattern.format(r"\[1\]", "5", "1.25")):
+        dlnft.gd(two, X, y, lr=np.array([0.1, 5.0]), steps=100)
     # at most ten networks are named
     many = DiagonalNet.from_scales(1.0, 0.0, shape=(12, 1))
     with pytest.raises(GDDivergedError, match=pattern.format(

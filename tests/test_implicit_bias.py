@@ -401,3 +401,55 @@ def test_type_errors():
         ib.phi("x", 1.0)
     with pytest.raises(TypeError, match="task_pt must be a Task or an"):
         ib.predict_finetune(None, (np.ones((1, 2)), np.ones(1)), c=1.0, lam=0.0, gamma=0.0)
+
+
+# --- every argument named in full: a message names the argument that is wrong -------------------
+
+_NAN_CASES = [(ib.phi, dict(beta=1.0, c=1.0)), (ib.phi_prime, dict(beta=1.0, c=1.0)),
+              (ib.ft_scale, dict(beta_pt=1.0, c=1.0, lam=0.0, gamma=0.5)),
+              (ib.bregman, dict(beta=1.0, beta0=0.5, c=1.0)),
+              (ib.layer_split, dict(beta=1.0, c=1.0, lam=0.0)),
+              (ib.merged_first_layer, dict(beta=1.0, c=1.0, lam=0.0)),
+              (ib.mirror_scale, dict(w_plus=1.0, w_minus=0.5, v_plus=0.5, v_minus=1.0)),
+              (ib.separate_scale, dict(beta_pt=1.0, c=1.0, lam=0.0, gamma=0.5))]
+
+
+@pytest.mark.parametrize("fn, args", _NAN_CASES, ids=[f.__name__ for f, _ in _NAN_CASES])
+def test_a_non_finite_argument_is_named_in_full(fn, args):
+    for name in args:
+        bad = args | {name: np.array([0.5, np.nan, np.inf])}
+        with pytest.raises(ValueError, match=f"^{name} must be finite, but 2 entries are NaN or "
+                                             f"infinite$"):
+            fn(**bad)
+
+
+@pytest.mark.parametrize("fn, args", [case for case in _NAN_CASES if "c" in case[1]],
+                         ids=[f.__name__ for f, a in _NAN_CASES if "c" in a])
+def test_scales_out_of_range_are_named_in_full(fn, args):
+    with pytest.raises(ValueError, match=r"^c must be > 0\.0 everywhere, got a minimum of "
+                                         r"-0\.5$"):
+        fn(**(args | {"c": [1.0, -0.5]}))
+    if "gamma" in args:
+        with pytest.raises(ValueError, match=r"^gamma must be >= 0\.0 everywhere, got a "
+                                             r"minimum of -0\.1$"):
+            fn(**(args | {"gamma": -0.1}))
+
+
+def test_merged_first_layer_at_lam_just_below_minus_c_is_zero():
+    """|λ| may exceed c by round-off (1e-12 of c): c + λ < 0 there counts as 0, not NaN."""
+    out = ib.merged_first_layer([0.0, 3.0], 1.0, -1.0 - 5e-13)
+    np.testing.assert_array_equal(out, [0.0, 0.0])
+
+
+def test_predict_finetune_names_a_bad_scale_in_full():
+    pair = (np.eye(2), np.ones(2))
+    for c, minimum in ((0.0, "0.0"), ([1.0, -2.0], "-2.0")):
+        with pytest.raises(ValueError, match=f"^c must be > 0\\.0 everywhere, got a minimum of "
+                                             f"{minimum}$"):
+            ib.predict_finetune(pair, pair, c=c, lam=0.0, gamma=0.0)
+    with pytest.raises(ValueError, match=r"^gamma must be >= 0\.0, got -1\.0$"):
+        ib.predict_finetune(pair, pair, c=1.0, lam=0.0, gamma=-1.0)
+    with pytest.raises(ValueError, match=r"^tol must be > 0\.0, got 0\.0$"):
+        ib.predict_finetune(pair, pair, c=1.0, lam=0.0, gamma=0.0, tol=0.0)
+    with pytest.raises(ValueError, match=r"^lam must be a number or have d = 2 entries, got 3$"):
+        ib.predict_finetune(pair, pair, c=1.0, lam=[0.0] * 3, gamma=0.0)

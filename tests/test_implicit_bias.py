@@ -453,3 +453,31 @@ def test_predict_finetune_names_a_bad_scale_in_full():
         ib.predict_finetune(pair, pair, c=1.0, lam=0.0, gamma=0.0, tol=0.0)
     with pytest.raises(ValueError, match=r"^lam must be a number or have d = 2 entries, got 3$"):
         ib.predict_finetune(pair, pair, c=1.0, lam=[0.0] * 3, gamma=0.0)
+
+
+def test_expm1_minus_x_overflows_to_inf_without_a_warning():
+    """bregman's h(δ) = e^δ − 1 − δ is inf above δ ≈ 709, silently (no RuntimeWarning that a
+    caller running with warnings as errors would see)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = ib._expm1_minus_x(np.array([-800.0, 800.0]))
+        assert h[0] == 799.0 and h[1] == np.inf
+
+
+@pytest.mark.parametrize("c", [1e-3, 1.0, 7.0])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_layer_split_where_lam_exceeds_c_by_round_off(c, sign):
+    """|λ| = c (1 + 5e-13) is accepted (round-off of computing λ from c): c² − λ² and the
+    squared weight that vanishes are then slightly negative and count as 0, never NaN. β is
+    kept to the square root of that round-off (sqrt(5e-13) c), as at |λ| = c."""
+    beta = np.array([-3.0, -1e-3, 0.0, 1e-3, 0.5, 3.0])
+    lam = sign * c * (1 + 5e-13)
+    w_plus, w_minus, v_plus, v_minus = ib.layer_split(beta, c, lam)
+    for x in (w_plus, w_minus, v_plus, v_minus):
+        assert np.all(np.isfinite(x))
+    np.testing.assert_allclose(w_plus * v_plus - w_minus * v_minus, beta, rtol=1e-9,
+                               atol=1e-6 * c)
+    vanishing = (v_plus, v_minus) if sign > 0 else (w_plus, w_minus)
+    assert vanishing[0][2] == 0.0 and vanishing[1][2] == 0.0       # β = 0: all in one layer

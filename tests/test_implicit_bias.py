@@ -481,3 +481,21 @@ def test_layer_split_where_lam_exceeds_c_by_round_off(c, sign):
                                atol=1e-6 * c)
     vanishing = (v_plus, v_minus) if sign > 0 else (w_plus, w_minus)
     assert vanishing[0][2] == 0.0 and vanishing[1][2] == 0.0       # β = 0: all in one layer
+
+
+def test_bregman_evaluates_both_branches_without_a_warning():
+    """np.where evaluates both of bregman's forms everywhere: 0/0 at β = β0 = 0, h − β = 0 at
+    β ≫ c and a division by β0 = 0 must stay silent, and the values right."""
+    import warnings
+
+    beta = np.array([0.0, 1e10, 1.0, -1.0, 0.0, 2.0])
+    beta0 = np.array([0.0, 2e10, 0.0, 0.0, 3.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = ib.bregman(beta, beta0, 1e-8)
+        d1 = ib.bregman(1.0, 0.0, 1.0)
+    assert d[0] == 0.0 and d[5] == 0.0
+    assert np.all(np.isfinite(d)) and np.all(d[1:5] > 0)
+    for i in (2, 3, 4):
+        assert rel_err(d[i], bregman_exact(beta[i], beta0[i], 1e-8)) < 1e-13
+    assert rel_err(d1, bregman_exact(1.0, 0.0, 1.0)) < 1e-14

@@ -1,4 +1,6 @@
 """Tests of dlnft.implicit_bias: the potential, the solver, the layer split and both FT rules."""
+import re
+
 import mpmath
 import numpy as np
 import pytest
@@ -499,3 +501,56 @@ def test_bregman_evaluates_both_branches_without_a_warning():
     for i in (2, 3, 4):
         assert rel_err(d[i], bregman_exact(beta[i], beta0[i], 1e-8)) < 1e-13
     assert rel_err(d1, bregman_exact(1.0, 0.0, 1.0)) < 1e-14
+
+
+def _small_problem():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(4, 12))
+    return X, X @ rng.normal(size=12) * 0.05
+
+
+def test_solve_names_a_bad_warm_start_in_full():
+    X, y = _small_problem()
+    with pytest.raises(ValueError, match=r"^nu0 must have 1 dimensions, got shape \(4, 1\)$"):
+        ib.solve(X, y, 1.0, nu0=np.zeros((4, 1)))
+    with pytest.raises(ValueError, match=r"^nu0 must be finite, but 1 entries are NaN or "
+                                         r"infinite$"):
+        ib.solve(X, y, 1.0, nu0=np.array([0.0, np.nan, 0.0, 0.0]))
+
+
+def test_solve_takes_exactly_max_iter_steps_and_stops_at_tol_inclusive():
+    X, y = _small_problem()
+    assert np.abs(y).max() < 1                     # tol · max(1, max|y|) = tol
+    ref = ib.solve(X, y, 0.01)
+    k = ref.n_iter
+    assert k >= 3
+    assert ib.solve(X, y, 0.01, max_iter=k).n_iter == k
+    with pytest.raises(ib.SolverError, match=f"in max_iter = {k - 1} steps"):
+        ib.solve(X, y, 0.01, max_iter=k - 1)
+    # a residual exactly at the tolerance is accepted: the same step count, the same point
+    at = ib.solve(X, y, 0.01, tol=ref.residual)
+    assert at.n_iter == k and at.residual == ref.residual
+    np.testing.assert_array_equal(at.beta, ref.beta)
+
+
+def test_solver_error_reports_the_tolerance_and_the_condition_number():
+    X = np.diag([1.0, 2.0])                        # condition number 2
+    for scale, tol_text in ((1e3, "0.001"), (0.5, "1e-06")):
+        y = np.array([scale, -scale])
+        with pytest.raises(ib.SolverError, match=(
+                r"^dual Newton did not reach max \|X beta - y\| <= " + re.escape(tol_text)
+                + r" in max_iter = 1 steps \(last \S+; X has condition number 2 on the "
+                r"coordinates with c > 0\); raise max_iter or tol$")):
+            ib.solve(X, y, 1e-3, tol=1e-6, max_iter=1)
+
+
+def test_an_unreachable_target_is_refused_with_the_sizes():
+    X = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
+    with pytest.raises(ValueError, match=r"^X beta = y has no solution: y is not in the range "
+                                         r"of X \(n = 2, d = 3, numerical rank 1 on the "):
+        ib.solve(X, np.array([1.0, 2.0]), 1.0)
+    with pytest.raises(ValueError, match=r"^X beta = y has no solution: y is not in the range "
+                                         r"of X \(n = 2, d = 3, numerical rank 0 on the "):
+        ib.solve(X, np.array([1.0, 2.0]), 0.0)             # no coordinate can move
+    frozen = ib.solve(X, np.array([1.0, 1.0]), 0.0, beta0=[0.5, 0.5, 3.0])
+    np.testing.assert_array_equal(frozen.beta, [0.5, 0.5, 3.0])

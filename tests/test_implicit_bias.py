@@ -549,8 +549,11 @@ def test_an_unreachable_target_is_refused_with_the_sizes():
     with pytest.raises(ValueError, match=r"^X beta = y has no solution: y is not in the range "
                                          r"of X \(n = 2, d = 3, numerical rank 1 on the "):
         ib.solve(X, np.array([1.0, 2.0]), 1.0)
-    with pytest.raises(ValueError, match=r"^X beta = y has no solution: y is not in the range "
-                                         r"of X \(n = 2, d = 3, numerical rank 0 on the "):
+    message = ("X beta = y has no solution: y is not in the range of X (n = 2, d = 3, "
+               "numerical rank 0 on the coordinates with c > 0, singular values up to 0, the "
+               "round-off of the largest, counting as 0); the least-squares residual "
+               "max |X beta - y| = 2 exceeds tol * max(1, max|y|) = 2e-10")
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         ib.solve(X, np.array([1.0, 2.0]), 0.0)             # no coordinate can move
     frozen = ib.solve(X, np.array([1.0, 1.0]), 0.0, beta0=[0.5, 0.5, 3.0])
     np.testing.assert_array_equal(frozen.beta, [0.5, 0.5, 3.0])

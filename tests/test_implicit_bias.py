@@ -354,6 +354,9 @@ def test_edge_case_lam_minus_c_and_gamma_zero(pt_ft):
     # merged rule at λ = −c, γ = 0: fine-tuning cannot move, and GD agrees
     pred = ib.predict_finetune(pt, ft, c=0.5, lam=-0.5, gamma=0.0)
     assert np.all(pred.scale == 0) and np.all(pred.beta_ft == 0)
+    np.testing.assert_array_equal(pred.beta0, np.zeros(pt.d))
+    np.testing.assert_allclose(pred.beta_pt, ib.solve(pt.X, pt.y, 0.5).beta, rtol=1e-12,
+                               atol=1e-15)
     net = dlnft.DiagonalNet.from_scales(0.5, -0.5, shape=(1, pt.d))
     run = dlnft.pretrain_finetune(net, pt, ft, gamma=0.0, lr_pt=1.0, lr_ft=1.0, steps_pt=2000,
                                   steps_ft=500)

@@ -589,3 +589,10 @@ def test_design_and_scale_shapes_are_named_in_full():
     with pytest.raises(ValueError, match=r"^c must have 0 or 1 dimensions, got shape "
                                          r"\(1, 12\)$"):
         ib.solve(X, y, np.ones((1, 12)))
+
+
+def test_shapes_that_do_not_broadcast_are_listed_in_full():
+    message = ("beta, beta0, c must broadcast together, got shapes {'beta': (2,), "
+               "'beta0': (3,), 'c': ()}")
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        ib.bregman([1.0, 2.0], [1.0, 2.0, 3.0], 1.0)

@@ -1,5 +1,6 @@
 """Unit tests of the dlnft core: networks, conservation, batched GD, tasks, PT → FT."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -46,6 +47,150 @@ def test_from_weights_and_conserved():
     np.testing.assert_allclose(kept.lam_plus[0], [1 - 9, 4 - 0])
     np.testing.assert_allclose(kept.lam_minus[0], [0.25 - 1, 1 - 16])
     np.testing.assert_allclose(net.beta().numpy()[0], [3 - 0.5, 0 - 4])
+
+
+def test_from_weights_takes_one_or_many_networks_and_copies():
+    w = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    net = DiagonalNet.from_weights(w, w + 1, w + 2, np.array([[0.0, 1.0], [2.0, 3.0]]))
+    w.fill_(9.0)                                          # the net holds copies
+    np.testing.assert_array_equal(net.w_plus.numpy(), [[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(net.beta().numpy(), [[1 * 3 - 2 * 0, 2 * 4 - 3 * 1],
+                                                       [3 * 5 - 4 * 2, 4 * 6 - 5 * 3]])
+    assert (net.M, net.d) == (2, 2) and net.w_minus.dtype == torch.float64
+    one = DiagonalNet.from_weights([1.0, 2.0, 3.0], [0.0] * 3, [2.0] * 3, [1.0] * 3)
+    assert (one.M, one.d) == (1, 3)
+    np.testing.assert_array_equal(one.beta().numpy(), [[2.0, 4.0, 6.0]])
+    for shape in ((1, 2, 3), ()):
+        with pytest.raises(ValueError, match=re.escape(
+                f"w_plus must have 1 or 2 dimensions, got shape {shape}")):
+            DiagonalNet.from_weights(*(np.ones(shape),) * 4)
+
+
+def test_to_moves_every_weight():
+    net = DiagonalNet.from_weights([1.0, 2.0], [0.5, 1.0], [3.0, 0.0], [1.0, 4.0])
+    moved = net.to("meta")
+    assert all(t.device.type == "meta" and t.shape == (1, 2) for t in moved.weights())
+    back = net.to("cpu")
+    assert back is not net
+    assert all(torch.equal(a, b) for a, b in zip(back.weights(), net.weights()))
+
+
+def test_conserved_names_what_it_got():
+    for obj, name in ((3, "int"), (None, "NoneType"), (np.ones((1, 2)), "ndarray")):
+        with pytest.raises(TypeError, match=f"^net must be a DiagonalNet, got {name}$"):
+            dlnft.conserved(obj)
+
+
+def exactly(message):
+    return "^" + re.escape(message) + "$"
+
+
+def test_from_scales_messages_and_edges():
+    with pytest.raises(ValueError, match=exactly("c must be > 0.0 everywhere, got a minimum "
+                                                 "of 0.0")):
+        DiagonalNet.from_scales(np.array([1.0, 0.0]), 0.0)
+    with pytest.raises(TypeError, match=exactly("shape must be a tuple (M, d) or (d,), got 5")):
+        DiagonalNet.from_scales(1.0, 0.0, shape=5)
+    with pytest.raises(ValueError, match=exactly("shape entries must be >= 1, got 0")):
+        DiagonalNet.from_scales(1.0, 0.0, shape=(2, 0))
+    with pytest.raises(ValueError, match=exactly(
+            "c (2,), lam (3,) and shape None do not broadcast together")):
+        DiagonalNet.from_scales(np.ones(2), np.zeros(3))
+    with pytest.raises(ValueError, match=exactly(
+            "c (2,), lam () and shape (3,) do not broadcast together")):
+        DiagonalNet.from_scales(np.ones(2), 0.0, shape=[3])
+    for name in ("c", "lam"):
+        args = {"c": 1.0, "lam": 0.0} | {name: np.ones((1, 2, 2))}
+        with pytest.raises(ValueError, match=exactly(
+                f"{name} must have 0 or 1 or 2 dimensions, got shape (1, 2, 2)")):
+            DiagonalNet.from_scales(**args)
+    with pytest.raises(ValueError, match=exactly(
+            "give shape=(M, d) or (d,) when c and lam are scalars")):
+        DiagonalNet.from_scales(1.0, 0.5)
+    with pytest.raises(ValueError, match=exactly("networks are (M, d) at most, got shape "
+                                                 "(2, 2, 2)")):
+        DiagonalNet.from_scales(np.ones((2, 2)), 0.0, shape=(2, 2, 2))
+    # |lam| may exceed c by round-off (1e-12 of c): the weight that would be imaginary is 0
+    net = DiagonalNet.from_scales(np.array([1.0, 2.0]), np.array([1.0 + 5e-13, -2.0 - 1e-12]))
+    (w, v) = net.w_minus.numpy()[0], net.v_plus.numpy()[0]
+    assert v[0] == 0.0 and w[1] == 0.0
+    assert w[0] == pytest.approx(1.0, rel=1e-12) and v[1] == pytest.approx(2**0.5, rel=1e-12)
+    assert torch.equal(net.w_plus, net.w_minus) and torch.equal(net.v_plus, net.v_minus)
+    net = DiagonalNet.from_scales(np.array([0.5, 2.0]), np.array([0.1, -1.0]), shape=(3, 2))
+    assert (net.M, net.d) == (3, 2)
+    np.testing.assert_allclose(net.w_plus.numpy(), [[0.5477225575051661, 0.7071067811865476]] * 3,
+                               rtol=1e-15)
+    np.testing.assert_allclose(net.v_plus.numpy(), [[0.4472135954999579, 1.224744871391589]] * 3,
+                               rtol=1e-15)
+
+
+def test_a_net_checks_its_four_tensors_by_name():
+    ok = torch.ones(2, 3, dtype=torch.float64)
+    names = ("w_plus", "w_minus", "v_plus", "v_minus")
+    for k, name in enumerate(names):
+        def build(t):
+            args = [ok] * 4
+            args[k] = t
+            return DiagonalNet(*args)
+        with pytest.raises(TypeError, match=exactly(
+                f"{name} must be a torch tensor (DiagonalNet.from_weights takes arrays), "
+                f"got ndarray")):
+            build(np.ones((2, 3)))
+        for dtype in (torch.complex64, torch.bool):
+            with pytest.raises(TypeError, match=exactly(f"{name} must be real, got dtype "
+                                                        f"{dtype}")):
+                build(torch.ones(2, 3, dtype=dtype))
+        net = build(torch.full((2, 3), 0.5, dtype=torch.float32))
+        assert getattr(net, name).dtype == torch.float64
+        assert torch.equal(getattr(net, name), torch.full((2, 3), 0.5, dtype=torch.float64))
+        shapes = {n: (2, 3) for n in names} | {name: (1, 3)}
+        with pytest.raises(ValueError, match=exactly(
+                f"w_plus, w_minus, v_plus, v_minus must have one shape (M, d), got {shapes}")):
+            build(torch.ones(1, 3))
+    with pytest.raises(ValueError, match=exactly(
+            "w_plus, w_minus, v_plus, v_minus must have one shape (M, d), got "
+            + str({n: (3,) for n in names}))):
+        DiagonalNet(*(torch.ones(3),) * 4)
+
+
+def test_index_messages():
+    net = DiagonalNet.from_scales(np.array([[1.0], [2.0], [3.0]]), 0.0, shape=(3, 2))
+    with pytest.raises(IndexError, match=exactly(
+            "network index 3 is out of range for M = 3 networks")):
+        net[3]
+    with pytest.raises(IndexError, match=exactly(
+            "index slice(5, 7, None) selects none of the M = 3 networks")):
+        net[5:7]
+    for i in (-3, 0, 2):
+        assert torch.equal(net[i].w_plus, net.w_plus[i % 3:i % 3 + 1])
+    with pytest.raises(ValueError, match="one shape"):
+        net[True]                                  # a bool is not a network index
+
+
+def test_as_data_messages():
+    from dlnft.gd import as_data
+
+    net = DiagonalNet.from_scales(1.0, 0.0, shape=(2, 3))
+    X, y = np.ones((4, 3)), np.ones(4)
+    for args, exc, message in (
+            ((X, y, 3), TypeError, "net must be a DiagonalNet, got int"),
+            ((np.ones(3), y, net), ValueError, "X must have 2 or 3 dimensions, got shape (3,)"),
+            ((X, np.ones((1, 1, 4)), net), ValueError,
+             "y must have 1 or 2 dimensions, got shape (1, 1, 4)"),
+            ((np.ones((4, 2)), y, net), ValueError,
+             "X has 2 features but the networks have d = 3 coordinates"),
+            ((np.ones((3, 4, 3)), y, net), ValueError,
+             "X holds 3 design matrices but there are M = 2 networks"),
+            ((X, np.ones(5), net), ValueError, "y has 5 targets but X has n = 4 samples"),
+            ((X, np.ones((3, 4)), net), ValueError,
+             "y holds 3 target vectors but there are M = 2 networks")):
+        with pytest.raises(exc, match=exactly(message)):
+            as_data(*args)
+    data = as_data(np.ones((2, 4, 3)), np.ones((2, 4)), net)
+    assert data.X.shape == (2, 4, 3) and data.y.shape == (2, 4) and data.n == 4
+    assert data.X.dtype == data.y.dtype == torch.float64
+    meta = as_data(X, y, net.to("meta"))
+    assert meta.X.device.type == meta.y.device.type == "meta"
 
 
 def test_indexing_keeps_the_batch_dimension():
@@ -126,20 +271,124 @@ def test_batched_gd_with_one_design_matrix_per_network():
 def test_gd_does_not_modify_its_input_and_records_losses(task):
     pt, _ = task
     net = DiagonalNet.from_scales(0.5, 0.0, shape=(2, pt.d))
+    weights = [t.clone() for t in net.weights()]
     res = dlnft.gd(net, pt.X, pt.y, lr=0.1, steps=100, record_every=10)
-    np.testing.assert_array_equal(net.beta().numpy(), 0.0)
-    assert res.steps.tolist() == list(range(0, 101, 10))
+    assert all(torch.equal(a, b) for a, b in zip(net.weights(), weights))
+    assert res.n_steps == 100 and res.steps.tolist() == list(range(0, 101, 10))
     assert res.losses.shape == (11, 2)
-    assert res.losses[-1, 0] < res.losses[0, 0]
-    np.testing.assert_allclose(res.losses[-1], dlnft.loss(res.net, pt.X, pt.y))
+    np.testing.assert_allclose(res.losses[0], dlnft.loss(net, pt.X, pt.y), rtol=1e-14)
+    for k, row in zip(res.steps[1:], res.losses[1:]):
+        np.testing.assert_allclose(row, dlnft.loss(dlnft.gd(net, pt.X, pt.y, lr=0.1,
+                                                             steps=int(k)).net, pt.X, pt.y),
+                                   rtol=1e-12)
+    assert np.all(np.diff(res.losses[:, 0]) < 0)        # a small step: the loss falls
 
 
-def test_gd_stops_at_tol(task):
+def test_gd_stops_at_the_first_check_below_tol(task):
+    """Losses are checked every 25 steps: gd stops at the first check with every loss below
+    tol, with the weights of that many plain steps and its loss recorded last."""
     pt, _ = task
-    res = dlnft.gd(DiagonalNet.from_scales(1.0, 0.0, shape=(1, pt.d)), pt.X, pt.y, lr=0.2,
-                   steps=100_000, tol=1e-8)
-    assert res.n_steps < 100_000
+    net = DiagonalNet.from_scales(1.0, 0.0, shape=(1, pt.d))
+    res = dlnft.gd(net, pt.X, pt.y, lr=0.2, steps=100_000, tol=1e-8)
+    assert res.n_steps % 25 == 0 and 25 <= res.n_steps < 100_000
+    assert res.steps.tolist() == [0, res.n_steps]
+    plain = dlnft.gd(net, pt.X, pt.y, lr=0.2, steps=res.n_steps)
+    for a, b in zip(res.net.weights(), plain.net.weights()):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(res.losses, plain.losses)
     assert res.losses[-1, 0] < 1e-8
+    np.testing.assert_allclose(res.losses[-1], dlnft.loss(res.net, pt.X, pt.y), rtol=1e-10)
+    before = dlnft.gd(net, pt.X, pt.y, lr=0.2, steps=res.n_steps - 25).losses[-1, 0]
+    assert before >= 1e-8
+
+
+def test_gd_stops_only_below_tol_not_at_it():
+    net = DiagonalNet.from_scales(1.0, 0.0, shape=(1, 1))
+    X, y = np.eye(1), np.ones(1)
+    at_25 = dlnft.gd(net, X, y, lr=0.01, steps=25).losses[-1, 0]
+    res = dlnft.gd(net, X, y, lr=0.01, steps=1000, tol=float(at_25))
+    assert res.n_steps == 50 and res.losses[-1, 0] < at_25
+
+
+def test_gd_bounds_on_lr_and_blowup_are_exact():
+    from dlnft.gd import _lr_tensor
+
+    net = DiagonalNet.from_scales(1.0, 0.0, shape=(2, 3))
+    X, y = np.eye(3), np.ones(3)
+    for lr, message in (([0.1, 0.0], "lr must be > 0.0 everywhere, got a minimum of 0.0"),
+                        (np.array([0.1, -0.5]),
+                         "lr must be > 0.0 everywhere, got a minimum of -0.5"),
+                        (0.0, "lr must be > 0.0, got 0.0")):
+        with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+            dlnft.gd(net, X, y, lr=lr, steps=1)
+    with pytest.raises(ValueError, match=r"^blowup must be >= 1\.0, got 0\.999$"):
+        dlnft.gd(net, X, y, lr=0.1, steps=1, blowup=0.999)
+    # blowup = 1 is allowed: a loss may not rise above max(1, its start), and here it falls
+    res = dlnft.gd(net, X, y, lr=0.1, steps=30, blowup=1.0)
+    assert res.n_steps == 30 and np.all(res.losses[-1] < res.losses[0])
+    with pytest.raises(ValueError, match=r"^record_every must be >= 0, got -1$"):
+        dlnft.gd(net, X, y, lr=0.1, steps=1, record_every=-1)
+    assert _lr_tensor([0.1, 0.2], 2, "meta").device.type == "meta"
+    assert _lr_tensor(0.1, 2, "cpu").shape == (1, 1)
+    assert _lr_tensor([0.1, 0.2], 2, "cpu").tolist() == [[0.1], [0.2]]
+
+
+def test_gd_divergence_ceiling_is_blowup_times_max_of_1_and_the_start():
+    """One network, one coordinate, w± = v± = sqrt(1/2), y = 1: one step of size η gives
+    β = 2η and the loss (2η − 1)²/2 from L0 = 1/2."""
+    net = DiagonalNet.from_scales(1.0, 0.0, shape=(1, 1))
+    X, y = np.eye(1), np.ones(1)
+    res = dlnft.gd(net, X, y, lr=1.35, steps=1, blowup=1.5)     # 1.445 < 1.5 · max(1, 0.5)
+    np.testing.assert_allclose(res.losses[:, 0], [0.5, 1.7**2 / 2], rtol=1e-12)
+    message = ("gradient descent diverged by step 1 in network(s) [0] (loss 1.45); lower the "
+               "step size lr (now 1.35), e.g. to 0.338")
+    with pytest.raises(GDDivergedError, match="^" + re.escape(message) + "$"):
+        dlnft.gd(net, X, y, lr=1.35, steps=1, blowup=1.0)     # 1.445 > 1 · max(1, 0.5)
+    # a start above 1 scales the ceiling: y = 10 gives L0 = 50, a falling loss is kept
+    res = dlnft.gd(net, X, 10 * y, lr=0.01, steps=3, blowup=1.0)
+    assert res.losses[0, 0] == 50.0 and res.losses[-1, 0] < 50.0
+
+
+def test_gd_divergence_names_the_networks_and_their_largest_step_size():
+    net = DiagonalNet.from_scales(1.0, 0.0, shape=(1, 1))
+    X, y = np.eye(1), np.ones(1)
+    # a loss exactly at the ceiling is kept (the check is "above")
+    at = dlnft.gd(net, X, y, lr=1.35, steps=1).losses[-1, 0]
+    kept = dlnft.gd(net, X, y, lr=1.35, steps=1, blowup=float(at))   # ceiling at · max(1, ½)
+    assert kept.n_steps == 1 and kept.losses[-1, 0] == at
+    three = DiagonalNet.from_scales(1.0, 0.0, shape=(3, 1))
+    pattern = (r"^gradient descent diverged by step 25 in network\(s\) {} \(loss \S+\); "
+               r"lower the step size lr \(now {}\), e\.g\. to {}$")
+    with pytest.raises(GDDivergedError, match=pattern.format(r"\[1, 2\]", "5", "1.25")):
+        dlnft.gd(three, X, y, lr=np.array([0.1, 5.0, 3.0]), steps=100)
+    with pytest.raises(GDDivergedError, match=pattern.format(r"\[2\]", "3", "0.75")):
+        dlnft.gd(three, X, y, lr=np.array([0.1, 0.2, 3.0]), steps=100)
+    # one step size shared by all: the second network's own data make it diverge
+    Xs = np.stack([np.eye(1), 10 * np.eye(1), np.eye(1)])
+    with pytest.raises(GDDivergedError, match=pattern.format(r"\[1\]", "0.5", "0.125")):
+        dlnft.gd(three, Xs, np.ones((3, 1)), lr=0.5, steps=100)
+    two = DiagonalNet.from_scales(1.0, 0.0, shape=(2, 1))
+    with pytest.raises(GDDivergedError, match=pattern.format(r"\[1\]", "5", "1.25")):
+        dlnft.gd(two, X, y, lr=np.array([0.1, 5.0]), steps=100)
+    # at most ten networks are named
+    many = DiagonalNet.from_scales(1.0, 0.0, shape=(12, 1))
+    with pytest.raises(GDDivergedError, match=pattern.format(
+            re.escape(str(list(range(10)))), "100", "25")):
+        dlnft.gd(many, X, y, lr=100.0, steps=100)
+
+
+def test_gd_progress_bar_is_labelled(monkeypatch):
+    from dlnft import _progress
+
+    seen = []
+
+    def bar(iterable, **kwargs):
+        seen.append(kwargs)
+        return iterable
+    monkeypatch.setattr(_progress, "bar", bar)
+    net = DiagonalNet.from_scales(1.0, 0.0, shape=(1, 1))
+    assert dlnft.gd(net, np.eye(1), np.ones(1), lr=0.1, steps=3).n_steps == 3
+    assert seen == [{"desc": "GD"}]
 
 
 def test_gd_raises_on_divergence_and_names_the_step_size(task):

@@ -1,4 +1,6 @@
 """Tests of dlnft.implicit_bias: the potential, the solver, the layer split and both FT rules."""
+import re
+
 import mpmath
 import numpy as np
 import pytest
@@ -352,6 +354,9 @@ def test_edge_case_lam_minus_c_and_gamma_zero(pt_ft):
     # merged rule at λ = −c, γ = 0: fine-tuning cannot move, and GD agrees
     pred = ib.predict_finetune(pt, ft, c=0.5, lam=-0.5, gamma=0.0)
     assert np.all(pred.scale == 0) and np.all(pred.beta_ft == 0)
+    np.testing.assert_array_equal(pred.beta0, np.zeros(pt.d))
+    np.testing.assert_allclose(pred.beta_pt, ib.solve(pt.X, pt.y, 0.5).beta, rtol=1e-12,
+                               atol=1e-15)
     net = dlnft.DiagonalNet.from_scales(0.5, -0.5, shape=(1, pt.d))
     run = dlnft.pretrain_finetune(net, pt, ft, gamma=0.0, lr_pt=1.0, lr_ft=1.0, steps_pt=2000,
                                   steps_ft=500)
@@ -401,3 +406,193 @@ def test_type_errors():
         ib.phi("x", 1.0)
     with pytest.raises(TypeError, match="task_pt must be a Task or an"):
         ib.predict_finetune(None, (np.ones((1, 2)), np.ones(1)), c=1.0, lam=0.0, gamma=0.0)
+
+
+# --- every argument named in full: a message names the argument that is wrong -------------------
+
+_NAN_CASES = [(ib.phi, dict(beta=1.0, c=1.0)), (ib.phi_prime, dict(beta=1.0, c=1.0)),
+              (ib.ft_scale, dict(beta_pt=1.0, c=1.0, lam=0.0, gamma=0.5)),
+              (ib.bregman, dict(beta=1.0, beta0=0.5, c=1.0)),
+              (ib.layer_split, dict(beta=1.0, c=1.0, lam=0.0)),
+              (ib.merged_first_layer, dict(beta=1.0, c=1.0, lam=0.0)),
+              (ib.mirror_scale, dict(w_plus=1.0, w_minus=0.5, v_plus=0.5, v_minus=1.0)),
+              (ib.separate_scale, dict(beta_pt=1.0, c=1.0, lam=0.0, gamma=0.5))]
+
+
+@pytest.mark.parametrize("fn, args", _NAN_CASES, ids=[f.__name__ for f, _ in _NAN_CASES])
+def test_a_non_finite_argument_is_named_in_full(fn, args):
+    for name in args:
+        bad = args | {name: np.array([0.5, np.nan, np.inf])}
+        with pytest.raises(ValueError, match=f"^{name} must be finite, but 2 entries are NaN or "
+                                             f"infinite$"):
+            fn(**bad)
+
+
+@pytest.mark.parametrize("fn, args", [case for case in _NAN_CASES if "c" in case[1]],
+                         ids=[f.__name__ for f, a in _NAN_CASES if "c" in a])
+def test_scales_out_of_range_are_named_in_full(fn, args):
+    with pytest.raises(ValueError, match=r"^c must be > 0\.0 everywhere, got a minimum of "
+                                         r"-0\.5$"):
+        fn(**(args | {"c": [1.0, -0.5]}))
+    if "gamma" in args:
+        with pytest.raises(ValueError, match=r"^gamma must be >= 0\.0 everywhere, got a "
+                                             r"minimum of -0\.1$"):
+            fn(**(args | {"gamma": -0.1}))
+
+
+def test_merged_first_layer_at_lam_just_below_minus_c_is_zero():
+    """|λ| may exceed c by round-off (1e-12 of c): c + λ < 0 there counts as 0, not NaN."""
+    out = ib.merged_first_layer([0.0, 3.0], 1.0, -1.0 - 5e-13)
+    np.testing.assert_array_equal(out, [0.0, 0.0])
+
+
+def test_predict_finetune_names_a_bad_scale_in_full():
+    pair = (np.eye(2), np.ones(2))
+    for c, minimum in ((0.0, "0.0"), ([1.0, -2.0], "-2.0")):
+        with pytest.raises(ValueError, match=f"^c must be > 0\\.0 everywhere, got a minimum of "
+                                             f"{minimum}$"):
+            ib.predict_finetune(pair, pair, c=c, lam=0.0, gamma=0.0)
+    with pytest.raises(ValueError, match=r"^gamma must be >= 0\.0, got -1\.0$"):
+        ib.predict_finetune(pair, pair, c=1.0, lam=0.0, gamma=-1.0)
+    with pytest.raises(ValueError, match=r"^tol must be > 0\.0, got 0\.0$"):
+        ib.predict_finetune(pair, pair, c=1.0, lam=0.0, gamma=0.0, tol=0.0)
+    with pytest.raises(ValueError, match=r"^lam must be a number or have d = 2 entries, got 3$"):
+        ib.predict_finetune(pair, pair, c=1.0, lam=[0.0] * 3, gamma=0.0)
+
+
+def test_expm1_minus_x_overflows_to_inf_without_a_warning():
+    """bregman's h(δ) = e^δ − 1 − δ is inf above δ ≈ 709, silently (no RuntimeWarning that a
+    caller running with warnings as errors would see)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = ib._expm1_minus_x(np.array([-800.0, 800.0]))
+        assert h[0] == 799.0 and h[1] == np.inf
+
+
+@pytest.mark.parametrize("c", [1e-3, 1.0, 7.0])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_layer_split_where_lam_exceeds_c_by_round_off(c, sign):
+    """|λ| = c (1 + 5e-13) is accepted (round-off of computing λ from c): c² − λ² and the
+    squared weight that vanishes are then slightly negative and count as 0, never NaN. β is
+    kept to the square root of that round-off (sqrt(5e-13) c), as at |λ| = c."""
+    beta = np.array([-3.0, -1e-3, 0.0, 1e-3, 0.5, 3.0])
+    lam = sign * c * (1 + 5e-13)
+    w_plus, w_minus, v_plus, v_minus = ib.layer_split(beta, c, lam)
+    for x in (w_plus, w_minus, v_plus, v_minus):
+        assert np.all(np.isfinite(x))
+    np.testing.assert_allclose(w_plus * v_plus - w_minus * v_minus, beta, rtol=1e-9,
+                               atol=1e-6 * c)
+    vanishing = (v_plus, v_minus) if sign > 0 else (w_plus, w_minus)
+    assert vanishing[0][2] == 0.0 and vanishing[1][2] == 0.0       # β = 0: all in one layer
+
+
+def test_bregman_evaluates_both_branches_without_a_warning():
+    """np.where evaluates both of bregman's forms everywhere: 0/0 at β = β0 = 0, h − β = 0 at
+    β ≫ c and a division by β0 = 0 must stay silent, and the values right."""
+    import warnings
+
+    beta = np.array([0.0, 1e10, 1.0, -1.0, 0.0, 2.0])
+    beta0 = np.array([0.0, 2e10, 0.0, 0.0, 3.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = ib.bregman(beta, beta0, 1e-8)
+        d1 = ib.bregman(1.0, 0.0, 1.0)
+    assert d[0] == 0.0 and d[5] == 0.0
+    assert np.all(np.isfinite(d)) and np.all(d[1:5] > 0)
+    for i in (2, 3, 4):
+        assert rel_err(d[i], bregman_exact(beta[i], beta0[i], 1e-8)) < 1e-13
+    assert rel_err(d1, bregman_exact(1.0, 0.0, 1.0)) < 1e-14
+
+
+def _small_problem():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(4, 12))
+    return X, X @ rng.normal(size=12) * 0.05
+
+
+def test_solve_names_a_bad_warm_start_in_full():
+    X, y = _small_problem()
+    with pytest.raises(ValueError, match=r"^nu0 must have 1 dimensions, got shape \(4, 1\)$"):
+        ib.solve(X, y, 1.0, nu0=np.zeros((4, 1)))
+    with pytest.raises(ValueError, match=r"^nu0 must be finite, but 1 entries are NaN or "
+                                         r"infinite$"):
+        ib.solve(X, y, 1.0, nu0=np.array([0.0, np.nan, 0.0, 0.0]))
+
+
+def test_solve_takes_exactly_max_iter_steps_and_stops_at_tol_inclusive():
+    X, y = _small_problem()
+    assert np.abs(y).max() < 1                     # tol · max(1, max|y|) = tol
+    ref = ib.solve(X, y, 0.01)
+    k = ref.n_iter
+    assert k >= 3
+    assert ib.solve(X, y, 0.01, max_iter=k).n_iter == k
+    with pytest.raises(ib.SolverError, match=f"in max_iter = {k - 1} steps"):
+        ib.solve(X, y, 0.01, max_iter=k - 1)
+    # a residual exactly at the tolerance is accepted: the same step count, the same point
+    at = ib.solve(X, y, 0.01, tol=ref.residual)
+    assert at.n_iter == k and at.residual == ref.residual
+    np.testing.assert_array_equal(at.beta, ref.beta)
+
+
+def test_solver_error_reports_the_tolerance_and_the_condition_number():
+    X = np.diag([1.0, 2.0])                        # condition number 2
+    for scale, tol_text in ((1e3, "0.001"), (0.5, "1e-06")):
+        y = np.array([scale, -scale])
+        with pytest.raises(ib.SolverError, match=(
+                r"^dual Newton did not reach max \|X beta - y\| <= " + re.escape(tol_text)
+                + r" in max_iter = 1 steps \(last \S+; X has condition number 2 on the "
+                r"coordinates with c > 0\); raise max_iter or tol$")):
+            ib.solve(X, y, 1e-3, tol=1e-6, max_iter=1)
+
+
+def test_an_unreachable_target_is_refused_with_the_sizes():
+    X = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
+    with pytest.raises(ValueError, match=r"^X beta = y has no solution: y is not in the range "
+                                         r"of X \(n = 2, d = 3, numerical rank 1 on the "):
+        ib.solve(X, np.array([1.0, 2.0]), 1.0)
+    message = ("X beta = y has no solution: y is not in the range of X (n = 2, d = 3, "
+               "numerical rank 0 on the coordinates with c > 0, singular values up to 0, the "
+               "round-off of the largest, counting as 0); the least-squares residual "
+               "max |X beta - y| = 2 exceeds tol * max(1, max|y|) = 2e-10")
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        ib.solve(X, np.array([1.0, 2.0]), 0.0)             # no coordinate can move
+    frozen = ib.solve(X, np.array([1.0, 1.0]), 0.0, beta0=[0.5, 0.5, 3.0])
+    np.testing.assert_array_equal(frozen.beta, [0.5, 0.5, 3.0])
+
+
+def test_newton_converges_in_few_steps_from_the_rich_to_the_lazy_end():
+    """The dual Newton iteration with its line search reaches tol = 1e-10 in a handful of
+    steps on a sparse-teacher problem (n = 30, d = 120) at every scale, and in at most 3
+    from the dual of a nearby problem: a damped, mis-scaled or mis-searched step shows here
+    as more steps long before it shows in β."""
+    rng = np.random.default_rng(11)
+    n, d = 30, 120
+    X = rng.normal(size=(n, d)) / np.sqrt(d)
+    teacher = np.zeros(d)
+    teacher[:6] = rng.normal(size=6) * 3
+    y = X @ teacher
+    for c, steps in ((1e-8, 15), (1e-4, 9), (1e-2, 8), (1.0, 5), (1e2, 2)):
+        sol = ib.solve(X, y, c)
+        assert sol.n_iter <= steps and sol.residual <= 1e-10 * max(1.0, np.abs(y).max())
+        warm = ib.solve(X, 1.01 * y, c, nu0=sol.nu)
+        assert warm.n_iter <= 3
+        np.testing.assert_allclose(warm.beta, ib.solve(X, 1.01 * y, c).beta, rtol=1e-6,
+                                   atol=1e-9)
+
+
+def test_design_and_scale_shapes_are_named_in_full():
+    X, y = _small_problem()
+    with pytest.raises(ValueError, match=r"^y must have 1 dimensions, got shape \(4, 1\)$"):
+        ib.solve(X, y[:, None], 1.0)
+    with pytest.raises(ValueError, match=r"^c must have 0 or 1 dimensions, got shape "
+                                         r"\(1, 12\)$"):
+        ib.solve(X, y, np.ones((1, 12)))
+
+
+def test_shapes_that_do_not_broadcast_are_listed_in_full():
+    message = ("beta, beta0, c must broadcast together, got shapes {'beta': (2,), "
+               "'beta0': (3,), 'c': ()}")
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        ib.bregman([1.0, 2.0], [1.0, 2.0, 3.0], 1.0)

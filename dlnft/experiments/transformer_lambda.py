@@ -251,10 +251,10 @@ class LambdaTransformerConfig:
         operation * from 577 pairs (test accuracy 0.56 at 2,000 steps, train 0.99; at lr 0.03
         train 0.65 and test 0.19) while the MLP's λ/c moves by 0.01; lr 0.3 diverges. About 3
         minutes a seed on one core. The step's length is capped at 0.5 (5 × lr: the pilot's
-        gradient norms were 2 to 17) because at lr 0.1 without a cap the first recorded seed
-        diverged on - at α = 1/4 (step 359) and α = 4 (step 100), where the rescale multiplies
-        the curvature along one layer by up to α²; that run was discarded and the protocol
-        changed before any other seed, the predictions unchanged.
+        gradient norms reached 17 within 300 steps) because at lr 0.1 without a cap the first
+        recorded seed diverged on - at α = 1/4 (step 359) and α = 4 (step 100), where the
+        rescale multiplies the curvature along one layer by up to α²; that run was discarded
+        and the protocol changed before any other seed, the predictions unchanged.
         """
         return cls()
 

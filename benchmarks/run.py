@@ -155,6 +155,11 @@ def lambda_ft(opts) -> list[str]:
     return relay("lambda FT batched vs loop", "lambda_ft", "lambda_fmnist", opts.deadline)
 
 
+def transformer_ft(opts) -> list[str]:
+    return relay("Transformer FT batched vs loop", "transformer_ft", "modular_lambda",
+                 opts.deadline)
+
+
 def gpu(opts) -> list[str]:
     import torch
 
@@ -165,7 +170,7 @@ def gpu(opts) -> list[str]:
 
 
 FIGURES = (batched_gd, exact_flow, implicit_bias_solver, state_evolution, monte_carlo,
-           resnet_cpu, lambda_ft, gpu)
+           resnet_cpu, lambda_ft, transformer_ft, gpu)
 
 
 def main(argv=None) -> None:

@@ -1,4 +1,4 @@
-"""The reader's scaffolding of chapters 3, 4, 6 and 8, and links between pages.
+"""The reader's scaffolding of chapters 1, 2, 3, 4, 6 and 8, and links between pages.
 
 Each of these chapters opens with its prerequisites (linked) and a reading time that matches
 its length, ends with 2 to 4 exercises (sphinx-exercise), each with a collapsed solution that
@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCAFFOLDED = ["chapters/03_reuse.md", "chapters/04_generalization.md",
+SCAFFOLDED = ["chapters/01_conservation.md", "chapters/02_implicit_bias.md",
+              "chapters/03_reuse.md", "chapters/04_generalization.md",
               "chapters/06_resnets.md", "chapters/08_conclusion.md"]
 REFERENCE = ["notation.md", "glossary.md", "results.md", "bibliography.md",
              *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "api").rglob("*.md"))]

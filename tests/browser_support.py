@@ -166,7 +166,8 @@ def _content_type(path: Path) -> str:
 
 # The page size every layout number refers to; a "screen" is one viewport height.
 VIEWPORT = {"width": 1280, "height": 900}
-FIRST_FIGURE_MAX_PX = 2 * VIEWPORT["height"]   # a chapter shows a figure within two screens
+FIRST_FIGURE_MAX_PX = VIEWPORT["height"]       # a chapter shows a figure on its first screen
+VERDICT_MAX_PX = 2 * VIEWPORT["height"]        # Act 3's first verdict within two screens of it
 CODE_SHARE_MAX = 0.5                           # visible code lines: under half of the lines
 
 # Shared by both scripts: the text column and what counts as code, output and a figure.
@@ -190,6 +191,18 @@ LAYOUT_JS = """() => {""" + _LAYOUT_COMMON + r"""
   // (collapsed cells collapsed). null: no figure.
   const tops = figures.filter(shown).map(e => e.getBoundingClientRect().top + window.scrollY);
   const firstFigure = tops.length ? Math.round(Math.min(...tops)) : null;
+
+  // From the "Act 3" heading to the first verdict box after it (report.result_box renders a
+  // div.dlnft-result), in px. act3: null when the page has no Act 3; verdict: null when no
+  // box follows the heading.
+  const top = e => e.getBoundingClientRect().top + window.scrollY;
+  const act3 = Array.from(column.querySelectorAll('h2'))
+    .find(h => /^Act 3\b/.test(h.textContent.trim()));
+  const act3Top = act3 ? Math.round(top(act3)) : null;
+  const verdicts = Array.from(column.querySelectorAll('.dlnft-result')).filter(shown)
+    .map(top).filter(y => act3 && y > act3Top);
+  const act3ToVerdict = act3 && verdicts.length ? Math.round(Math.min(...verdicts) - act3Top)
+                                                : null;
 
   // Rendered lines of the column: the line boxes of its text (one per line of a paragraph, a
   // code cell, an output), plus display equations (their height in lines of body text).
@@ -230,16 +243,11 @@ LAYOUT_JS = """() => {""" + _LAYOUT_COMMON + r"""
     last = {...b};
   }
   if (last) { lines += 1; codeLines += last.code ? 1 : 0; }
-  return {firstFigure, lines, codeLines, viewportHeight: window.innerHeight,
-          figures: figures.length};
+  return {firstFigure, act3: act3Top, act3ToVerdict, lines, codeLines,
+          viewportHeight: window.innerHeight, figures: figures.length};
 }"""
 
-# OVERFLOW_JS's argument: the first line of a code cell exempt from the width check. The Colab
-# install cell (dlnft.book.colab_cell, the same in every chapter, checked by test_colab.py) holds
-# the pip requirement on one line; it stays collapsed, and readers never need to open it.
-COLAB_CELL_START = "# In Colab, install dlnft"
-
-OVERFLOW_JS = """(exempt) => {""" + _LAYOUT_COMMON + r"""
+OVERFLOW_JS = """() => {""" + _LAYOUT_COMMON + r"""
   // Every collapsed cell opened: hidden code must fit the column too once a reader opens it.
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   const right = column.getBoundingClientRect().right;
@@ -256,7 +264,7 @@ OVERFLOW_JS = """(exempt) => {""" + _LAYOUT_COMMON + r"""
   const selector = 'div.cell_input pre, .highlight pre, div.cell_output pre, ' +
                    'mjx-container[display="true"]';
   for (const el of column.querySelectorAll(selector)) {
-    if (!shown(el) || (exempt && el.textContent.trim().startsWith(exempt))) continue;
+    if (!shown(el)) continue;
     const r = el.getBoundingClientRect();
     // wider than its own box (scrolls or spills), sticking out of a clipping ancestor, or
     // reaching past the text column

@@ -7,8 +7,9 @@ under ``_build/screenshots/``.
 
 Layout, measured at 1280×900 (``browser_support.LAYOUT_JS`` and ``OVERFLOW_JS``): no code cell,
 output or display equation wider than the text column (collapsed cells opened); in a chapter,
-every figure in a cell output numbered and captioned, the first figure within two screens
-(1800 px) of the top, and visible code under half of the page's rendered lines. The numbers of
+every figure in a cell output numbered and captioned, the first figure on the first screen
+(its top within 900 px of the page's top), the first verdict box within two screens (1800 px)
+of the "Act 3" heading, and visible code under half of the page's rendered lines. The numbers of
 every page go to ``_build/screenshots/layout.json``.
 
 The book loads MathJax (and plotly.js, where a page has a plotly figure) from CDNs; the test
@@ -25,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import (CHROMIUM, CODE_SHARE_MAX, COLAB_CELL_START,
-                             FIRST_FIGURE_MAX_PX,
+from browser_support import (CHROMIUM, CODE_SHARE_MAX,
+                             FIRST_FIGURE_MAX_PX, VERDICT_MAX_PX,
                              LAYOUT_JS, OVERFLOW_JS, ROOT, THEME_ERRORS, VIEWPORT, CdnMirror,
                              colab_url, mathjax_major, mathjax_package, plotly_js, serve,
                              toc_pages)
@@ -155,7 +156,7 @@ def _visit(page, site, browser, local_cdn) -> dict:
         tab.wait_for_timeout(500)
         tab.screenshot(path=str(SCREENSHOTS / f"{page.replace('/', '__')}.png"), full_page=True)
         tab.set_viewport_size(VIEWPORT)
-        overflow = tab.evaluate(OVERFLOW_JS, COLAB_CELL_START)
+        overflow = tab.evaluate(OVERFLOW_JS)
     finally:
         tab.close()
     return {"mirror": mirror, "errors": errors, "report": report, "layout": layout,
@@ -169,6 +170,8 @@ def _record_layout(page: str, seen: dict) -> None:
     entry = {
         "first_figure_px": first,
         "first_figure_screens": None if first is None else round(first / VIEWPORT["height"], 2),
+        "act3_px": layout["act3"],
+        "act3_to_verdict_px": layout["act3ToVerdict"],
         "lines": layout["lines"],
         "code_lines": layout["codeLines"],
         "code_share": round(layout["codeLines"] / max(layout["lines"], 1), 3),
@@ -246,6 +249,20 @@ def test_chapter_shows_a_figure_within_two_screens(page, visit):
     assert first <= FIRST_FIGURE_MAX_PX, (
         f"{page}: the first figure starts {first} px down ({first / VIEWPORT['height']:.1f} "
         f"screens of {VIEWPORT['height']} px); at most {FIRST_FIGURE_MAX_PX} px")
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_act_3_leads_with_its_verdict(page, visit):
+    layout = visit(page)["layout"]
+    if page == CHAPTERS[-1]:        # the conclusion reads every verdict; it has no Act 3
+        assert layout["act3"] is None, f"{page}: an Act 3 in the conclusion"
+        return
+    assert layout["act3"] is not None, f"{page}: no 'Act 3' heading (h2)"
+    gap = layout["act3ToVerdict"]
+    assert gap is not None, f"{page}: no verdict box (report.result_box) after the Act 3 heading"
+    assert gap <= VERDICT_MAX_PX, (
+        f"{page}: the first verdict is {gap} px below the Act 3 heading "
+        f"({gap / VIEWPORT['height']:.1f} screens); at most {VERDICT_MAX_PX} px")
 
 
 @pytest.mark.parametrize("page", CHAPTERS)

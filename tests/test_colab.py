@@ -1,6 +1,7 @@
 """Every chapter opens in Colab and installs dlnft there, and only there.
 
-The first code cell of every chapter notebook is exactly :func:`dlnft.book.colab_cell`; the pip
+The first code cell of every chapter notebook is exactly :func:`dlnft.book.colab_cell`, left out
+of the rendered page (the page has the Colab launch button); the pip
 requirement it runs is well formed and points at the repository configured in ``_config.yml``;
 run outside Colab it does nothing, and inside (a fake) Colab it calls pip with that requirement.
 """
@@ -40,6 +41,16 @@ def test_there_are_chapters():
 @pytest.mark.parametrize("ipynb", NOTEBOOKS, ids=lambda p: p.stem)
 def test_first_code_cell_is_the_colab_cell(ipynb):
     assert first_code_cell(ipynb) == book.colab_cell()
+
+
+@pytest.mark.parametrize("ipynb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_colab_cell_is_left_out_of_the_rendered_page(ipynb):
+    """The book's page has the Colab launch button; the install cell is for Colab alone, so
+    the page leaves it out (``remove-cell``) and its first screen shows the chapter instead."""
+    cells = json.loads(ipynb.read_text())["cells"]
+    first = next(c for c in cells if c["cell_type"] == "code")
+    assert "remove-cell" in first.get("metadata", {}).get("tags", []), (
+        f"{ipynb.name}: tag the Colab cell `:tags: [remove-cell]` in {ipynb.stem}.md")
 
 
 def test_requirement_is_well_formed():

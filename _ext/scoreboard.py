@@ -8,9 +8,19 @@ statement and endpoint columns (the index page's version). Since the table is co
 the registry and the recorded files at every build, it cannot drift from them; a prediction
 whose file is missing reads "not recorded". Any other failure to judge is a build warning (an
 error under ``-W``).
+
+The directive ``headline-figure`` draws :func:`dlnft.experiments.report.headline_plot` of the
+same scoreboard (every prediction's primary difference in units of its δ, coloured by its
+verdict) at build time, as the notebooks draw their figures (:func:`dlnft.plotting.figure_png`:
+a 2× PNG that carries its tick size for the phone test), with the directive's content as its
+caption. The PNG is kept in the build environment and written to ``_images/`` of the HTML
+output when the build finishes, so a rebuild that reads no page still has it.
 """
 from __future__ import annotations
 
+import base64
+import html
+import posixpath
 import sys
 from pathlib import Path
 
@@ -52,9 +62,74 @@ class ScoreboardDirective(SphinxDirective):
         return [summary, container]
 
 
+HEADLINE_PNG = "dlnft-headline.png"
+
+
+class HeadlineFigureDirective(SphinxDirective):
+    """``headline-figure``: the headline figure of every verdict; the content is its caption
+    (plain text)."""
+
+    has_content = True
+
+    def run(self) -> list[nodes.Node]:
+        root = Path(self.env.srcdir)
+        for path in [root / "dlnft" / "experiments" / "predictions.py",
+                     *sorted((root / "data" / "results").glob("*.json"))]:
+            self.env.note_dependency(str(path))
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            from dlnft.experiments import report
+            from dlnft.plotting import figure_png, use_book_style
+
+            use_book_style()
+            fig = report.headline_plot(report.scoreboard())
+            encoded, size = figure_png(fig)
+            plt.close(fig)
+        except Exception as exc:          # noqa: BLE001 - any failure is a build warning
+            logger.warning(f"headline-figure: cannot draw the verdicts: {exc!r}",
+                           location=(self.env.docname, self.lineno))
+            return []
+        generated = getattr(self.env, "dlnft_generated", {})
+        generated[HEADLINE_PNG] = base64.b64decode(encoded)
+        self.env.dlnft_generated = generated
+        depth = self.env.docname.count("/")
+        src = posixpath.join(*([".."] * depth), "_images", HEADLINE_PNG)
+        caption = html.escape(" ".join(self.content).strip())
+        markup = (f'<figure class="align-default dlnft-headline" id="fig-headline">'
+                  f'<img src="{src}" alt="Every prediction of the book and its verdict" '
+                  f'width="{size["width"]}" height="{size["height"]}" '
+                  f'style="max-width: 100%; height: auto">'
+                  f'<figcaption><p><span class="caption-text">{caption}</span></p>'
+                  f'</figcaption></figure>')
+        return [nodes.raw("", markup, format="html")]
+
+
+def _merge_generated(app, env, docnames, other):
+    env.dlnft_generated = {**getattr(env, "dlnft_generated", {}),
+                           **getattr(other, "dlnft_generated", {})}
+
+
+def _write_generated(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    folder = Path(app.outdir) / "_images"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in getattr(app.env, "dlnft_generated", {}).items():
+        tmp = folder / (name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(folder / name)
+
+
 def setup(app):
     # the book's own package, not another copy installed elsewhere
     if str(app.srcdir) not in sys.path:
         sys.path.insert(0, str(app.srcdir))
     app.add_directive("scoreboard", ScoreboardDirective)
+    app.add_directive("headline-figure", HeadlineFigureDirective)
+    app.connect("env-merge-info", _merge_generated)
+    app.connect("build-finished", _write_generated)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -209,3 +209,83 @@ def test_scoreboard_plot_has_one_bar_per_verdict(board):
         report.scoreboard_plot(board.rows)
     with pytest.raises(ValueError, match="width"):
         report.scoreboard_plot(board, width=20)
+
+
+def test_headline_plot_puts_every_primary_at_its_signed_multiple_of_delta(board, loaded):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    fig = report.headline_plot(board)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [r.prediction.id for r in board.rows]
+    assert ax.get_xscale() == "symlog"
+    # every marker: x = sign · mean / δ for a direction claim, mean / δ for an equivalence
+    points = {}
+    for line in ax.get_lines():
+        x, y = line.get_xdata(), line.get_ydata()
+        if len(x) == 1 and line.get_marker() == "o":
+            points[round(float(y[0]))] = (float(x[0]), to_hex(line.get_color()))
+    ys = list(range(len(board.rows)))[::-1]
+    for y, row in zip(ys, board.rows):
+        p, c = row.prediction, row.judgement.primary
+        sign = p.sign if p.claim == "direction" else 1
+        x, colour = points[y]
+        assert x == pytest.approx(sign * c.mean / p.delta), p.id
+        assert colour == report.SCORE_COLOUR[row.verdict], p.id
+    # the direction claims that held lie right of 0 with their whole interval; failed ones left
+    for y, row in zip(ys, board.rows):
+        if row.prediction.claim == "direction" and row.verdict in ("held", "failed"):
+            assert (points[y][0] > 0) == (row.verdict == "held"), row.prediction.id
+    # a 2x PNG that carries its tick size, as the notebooks' figures
+    from dlnft.plotting import figure_png, use_book_style
+
+    use_book_style()
+    encoded, size = figure_png(report.headline_plot(board))
+    assert size["width"] > 300 and encoded
+    plt.close("all")
+    with pytest.raises(ValueError, match="board"):
+        report.headline_plot(board.rows)
+    with pytest.raises(ValueError, match="width"):
+        report.headline_plot(board, width=1)
+
+
+def test_headline_plot_names_a_prediction_that_is_not_recorded(loaded):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gone = predictions.PREDICTIONS[-1].experiment
+
+    def load(name):
+        if name == gone:
+            raise results.ResultsError(f"data/results/{name}.json is missing")
+        if isinstance(loaded[name], Exception):
+            raise loaded[name]
+        return loaded[name]
+
+    fig = report.headline_plot(report.scoreboard(load=load))
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts.count("not recorded") == sum(p.experiment == gone
+                                              for p in predictions.PREDICTIONS)
+    plt.close(fig)
+
+
+def test_the_index_draws_the_headline_figure_at_build_time(root):
+    index = (root / "index.md").read_text()
+    assert re.search(r"```\{headline-figure\}\n\S", index), "the index has no headline figure"
+    assert index.index("{headline-figure}") < index.index("## The setting"), "not at the top"
+
+
+@pytest.mark.slow
+def test_the_built_index_shows_the_headline_figure(html):
+    from PIL import Image
+
+    index = (html / "index.html").read_text(encoding="utf-8")
+    src = re.search(r'<figure class="[^"]*dlnft-headline[^"]*"[^>]*><img src="([^"]+)"', index)
+    assert src, "the built index has no headline figure"
+    with Image.open(html / src.group(1)) as img:
+        assert "dlnft:tick_pt" in img.info and img.size[0] > 600

@@ -529,3 +529,62 @@ def scoreboard_plot(board: Scoreboard, width: float = 4.67):
     ax.set_xlabel(f"predictions (of {len(board.rows)})")
     fig.tight_layout()
     return fig
+
+
+def headline_plot(board: Scoreboard, width: float = 4.67):
+    """Every prediction of ``board`` on one axis: the book's headline figure (index page).
+
+    One row per prediction, in the board's order (by chapter): its primary paired difference
+    d̄ with its 95% interval divided by the prediction's margin δ and, for a direction claim,
+    signed so that the predicted direction points right (``sign · d̄ / δ``); a direction claim
+    needs its interval right of 0. An equivalence claim (chapter 1's drift slopes) is drawn
+    unsigned, ``d̄ / δ``, and holds when its interval lies inside the shaded band (-1, 1). The marker's colour is the verdict's (:data:`SCORE_COLOUR`); a
+    single seed has no interval; a prediction not recorded is named and left empty. The x axis
+    is linear within (-1, 1) and logarithmic beyond (``symlog``), so that effects of 0.1 δ and
+    of 15 δ both show. width: inches (the height follows from the rows). Returns the Figure.
+    """
+    if not isinstance(board, Scoreboard):
+        raise ValueError(f"board must be a Scoreboard (see scoreboard), got {board!r}")
+    if not (isinstance(width, (int, float)) and 2 <= width <= 10):
+        raise ValueError(f"width must be between 2 and 10 inches, got {width!r}")
+    rows = board.rows
+    if not rows:
+        raise ValueError("board must hold at least one prediction, got none")
+    fig, ax = plt.subplots(figsize=(width, 1.2 + 0.27 * len(rows)))
+    ax.axvspan(-1, 1, color=BAND, alpha=0.15, lw=0)
+    ax.axvline(0, color="k", lw=0.6)
+    ys = list(range(len(rows)))[::-1]
+    seen = []
+    for y, row in zip(ys, rows):
+        verdict = row.verdict
+        if verdict not in seen:
+            seen.append(verdict)
+        colour = SCORE_COLOUR[verdict]
+        if row.judgement is None:
+            ax.text(0.05, y, NOT_RECORDED, va="center", ha="left", fontsize=9, color=colour)
+            continue
+        p, c = row.prediction, row.judgement.primary
+        x = (p.sign if p.claim == "direction" else 1) * c.mean / p.delta
+        half = c.half / p.delta if c.n >= 2 and math.isfinite(c.half) else None
+        ax.errorbar([x], [y], xerr=None if half is None else [[half], [half]], fmt="o",
+                    ms=6, color=colour, ecolor=colour, capsize=2.5, lw=1.5)
+    ax.set_xscale("symlog", linthresh=1, linscale=1.2)
+    low, high = ax.get_xlim()
+    ax.set_xlim(min(-2.0, low), max(2.0, high))
+    ticks = [t for t in (-100, -10, -1, 0, 1, 10, 100)
+             if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    ax.set_xticks(ticks, [f"{t:g}".replace("-", "−") for t in ticks])
+    ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.set_yticks(ys, [r.prediction.id for r in rows])
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel("primary difference / δ (predicted direction: right)")
+    ax.tick_params(axis="y", labelsize=10)
+    handles = [Line2D([], [], color=SCORE_COLOUR[v], marker="o", ls="none", ms=6, label=v)
+               for v in seen]
+    handles.append(Patch(color=BAND, alpha=0.3, label="(−1, 1): within ±δ"))
+    legend_h = 0.25 * math.ceil(len(handles) / 2) + 0.1
+    height = fig.get_figheight() + legend_h
+    fig.set_figheight(height)
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=10, frameon=False)
+    fig.tight_layout(rect=(0, legend_h / height, 1, 1))
+    return fig

@@ -14,7 +14,8 @@ interval, zero, the predicted side shaded, the equivalence band (-δ, δ), and t
 each comparison in a fixed colour and marker (:data:`OUTCOME_STYLE`). :func:`scoreboard`
 judges every prediction of the registry at once, one :class:`ScoreRow` each ("not recorded"
 where the recorded file is missing): chapter 8 opens with it, with :func:`scoreboard_plot`'s
-count of each verdict, and the index page shows it compact (``_ext/scoreboard.py``).
+count of each verdict, and the index page shows it compact (``_ext/scoreboard.py``), under
+:func:`headline_plot`, every prediction's primary difference on one axis in units of its δ.
 """
 from __future__ import annotations
 

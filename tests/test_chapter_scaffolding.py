@@ -103,7 +103,6 @@ def test_the_link_check_catches_bare_mentions():
     assert bare_chapter_mentions(text) == ["chapter 5", "chapter 1", "chapters LINK, LINK and 6"]
 
 
-
 RESULT_FIGURES = {"chapters/05_regimes": ["fig-ch5-check", "fig-ch5-recorded",
                                           "fig-ch5-tlambda"],
                   "chapters/07_transformers": ["fig-ch7-gd-check", "fig-ch7-verdict",

@@ -7,7 +7,7 @@ from scipy.stats import norm
 from dlnft.implicit_bias import ft_scale, solve as interpolate
 from dlnft.tasks import make_tasks
 from dlnft.theory import FixedPointError, denoiser, ft_theory, single_task
-from dlnft.theory.fixed_point import Group, solve
+from dlnft.theory.fixed_point import Group, panel_quadrature, solve
 
 
 @pytest.mark.parametrize("c", [1e-8, 1e-3, 1.0, 1e4])
@@ -137,3 +137,50 @@ def test_theory_matches_the_interpolator_at_finite_d():
         errors.append(np.sum((beta - ft.beta_star) ** 2) / d)
     theory = ft_theory(alpha, rho_pt=0.2, rho_ft=0.1, omega=0.5, c=c, lam=lam, gamma=gamma)
     assert abs(np.mean(errors) - theory.error) < 0.1 * theory.error
+
+
+def _documented_panel_rule(centres, width, nodes, even):
+    """panel_quadrature's rule as its docstring states it, for one problem (centres (r,))."""
+    T = 8.5
+    lo = 0.0 if even else -T
+    panels = 8 if even else 16
+    ends = [lo + k * (T - lo) / panels for k in range(panels + 1)]
+    ends += [min(max(m + width * o, lo), T) for m in centres
+             for o in (-8.0, -3.0, -1.0, -0.3, 0.0, 0.3, 1.0, 3.0, 8.0)]
+    ends.sort()
+    x, v = np.polynomial.legendre.leggauss(nodes)
+    t = np.concatenate([(a + b) / 2 + (b - a) / 2 * x for a, b in zip(ends, ends[1:])])
+    w = np.concatenate([(b - a) / 2 * v for a, b in zip(ends, ends[1:])])
+    return ends, t, w * norm.pdf(t) * (2.0 if even else 1.0)
+
+
+@pytest.mark.parametrize("even", [False, True])
+@pytest.mark.parametrize("nodes", [3, 5])
+def test_panel_quadrature_is_the_documented_composite_gauss_legendre_rule(even, nodes):
+    # two problems, two centres each: one far inside, one near (or beyond) an end of the range
+    centres = np.array([[0.7, 8.2], [-0.2, 2.5]])
+    width = np.array([0.05, 0.4])
+    t, w = panel_quadrature(centres, width, nodes, even=even)
+    r = centres.shape[1]
+    assert t.shape == w.shape == (2, nodes * ((8 if even else 16) + 9 * r))
+    for p in range(2):
+        ends, t_ref, w_ref = _documented_panel_rule(centres[p], width[p], nodes, even)
+        np.testing.assert_allclose(t[p], t_ref, rtol=0, atol=1e-13)
+        np.testing.assert_allclose(w[p], w_ref, rtol=1e-12, atol=1e-300)
+        # per panel: weights / density sum to the panel's length, and the rule is exact on
+        # every polynomial of degree <= 2 nodes - 1
+        plain = (w[p] / norm.pdf(t[p]) / (2.0 if even else 1.0)).reshape(-1, nodes)
+        tp = t[p].reshape(-1, nodes)
+        a, b = np.array(ends[:-1]), np.array(ends[1:])
+        for k in range(2 * nodes):
+            np.testing.assert_allclose((plain * tp**k).sum(1), (b**(k + 1) - a**(k + 1)) / (k + 1),
+                                       rtol=1e-11, atol=1e-11 * 8.5**k)
+        assert plain.sum() == pytest.approx(8.5 if even else 17.0, rel=1e-13)
+        # the refined ends around each centre, clipped to the interval
+        lo = 0.0 if even else -8.5
+        for m in centres[p]:
+            for o in (-8.0, -3.0, -1.0, -0.3, 0.0, 0.3, 1.0, 3.0, 8.0):
+                assert np.min(np.abs(np.array(ends) - min(max(m + width[p] * o, lo), 8.5))) == 0
+        # E[1] and E[Z²] of the standard normal, to the rule's accuracy on a Gaussian
+        assert w[p].sum() == pytest.approx(1.0, rel=2e-6)
+        assert (w[p] * t[p] ** 2).sum() == pytest.approx(1.0, rel=2e-6)

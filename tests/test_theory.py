@@ -1,4 +1,7 @@
 """Tests of dlnft.theory: the denoiser, the state-evolution solver and its known limits."""
+import re
+import warnings
+
 import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
@@ -7,6 +10,7 @@ from scipy.stats import norm
 from dlnft.implicit_bias import ft_scale, solve as interpolate
 from dlnft.tasks import make_tasks
 from dlnft.theory import FixedPointError, denoiser, ft_theory, single_task
+from dlnft.theory.denoiser import denoise
 from dlnft.theory.fixed_point import Group, panel_quadrature, solve
 
 
@@ -184,3 +188,53 @@ def test_panel_quadrature_is_the_documented_composite_gauss_legendre_rule(even, 
         # E[1] and E[Z²] of the standard normal, to the rule's accuracy on a Gaussian
         assert w[p].sum() == pytest.approx(1.0, rel=2e-6)
         assert (w[p] * t[p] ** 2).sum() == pytest.approx(1.0, rel=2e-6)
+
+
+def test_denoiser_where_z_over_c_overflows_is_exact_and_silent():
+    """|z|/c overflows at z = ±1e301, c = 1e-8 (the start takes the other, finite bound
+    |z|/(c + g/2) = 20): no warning, and x solves x − z + (g/2) asinh(x/c) = 0 to round-off
+    of |z|."""
+    z = np.array([1e301, -1e301])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, dx = denoiser(z, 1e300, 1e-8)
+    assert np.all(np.abs(x - z + 0.5e300 * np.arcsinh(x / 1e-8)) <= 4e-16 * 1e301)
+    assert x[0] == -x[1] and 2 < x[0] < 3
+    assert np.all((dx > 0) & (dx <= 1))
+
+
+def test_denoiser_broadcasts_elementwise():
+    z = np.linspace(-4.0, 4.0, 12).reshape(3, 4)
+    g = np.array([0.0, 0.5, 1.0, 2.0])
+    c = np.array([[1e-3], [1.0], [10.0]])
+    x, dx = denoiser(z, g, c)
+    assert x.shape == dx.shape == (3, 4)
+    for i in range(3):
+        for j in range(4):
+            xi, dxi = denoiser(z[i, j], g[j], c[i, 0])
+            assert x[i, j] == xi and dx[i, j] == dxi
+
+
+def test_denoise_reports_a_newton_iteration_cut_short():
+    message = ("the denoiser's Newton iteration did not converge in 1 steps (c in [1e-08, "
+               "0.5], g up to 2)")
+    with pytest.raises(RuntimeError, match="^" + re.escape(message) + "$"):
+        denoise(np.array([1e3, 2.0]), np.array([1.0, 2.0]), np.array([1e-8, 0.5]), max_iter=1)
+    x, _ = denoise(np.array([1e3, 2.0]), np.array([1.0, 2.0]), np.array([1e-8, 0.5]))
+    np.testing.assert_allclose(x, denoiser(np.array([1e3, 2.0]), np.array([1.0, 2.0]),
+                                           np.array([1e-8, 0.5]))[0], rtol=0, atol=0)
+
+
+def test_panel_quadrature_of_a_grid_of_problems_is_the_rule_of_each():
+    """width of shape (P, m) and centres (P, m, r), as moments passes them: each problem
+    gets the rule of its own centres and width."""
+    centres = np.array([[[0.7, -2.0], [1.5, 8.0]], [[-0.2, 0.1], [3.0, -5.0]]])
+    width = np.array([[0.05, 0.4], [1.0, 0.02]])
+    for even in (False, True):
+        t, w = panel_quadrature(centres, width, 4, even=even)
+        assert t.shape == w.shape == (2, 2, 4 * ((8 if even else 16) + 18))
+        for p in range(2):
+            for m in range(2):
+                _, t_ref, w_ref = _documented_panel_rule(centres[p, m], width[p, m], 4, even)
+                np.testing.assert_allclose(t[p, m], t_ref, rtol=0, atol=1e-13)
+                np.testing.assert_allclose(w[p, m], w_ref, rtol=1e-12, atol=1e-300)

@@ -238,3 +238,16 @@ def test_panel_quadrature_of_a_grid_of_problems_is_the_rule_of_each():
                 _, t_ref, w_ref = _documented_panel_rule(centres[p, m], width[p, m], 4, even)
                 np.testing.assert_allclose(t[p, m], t_ref, rtol=0, atol=1e-13)
                 np.testing.assert_allclose(w[p, m], w_ref, rtol=1e-12, atol=1e-300)
+
+
+def test_denoiser_names_a_bad_argument_in_full():
+    with pytest.raises(ValueError, match=r"^z must be finite, but 1 entries are NaN or "
+                                         r"infinite$"):
+        denoiser([1.0, np.nan], 1.0, 1.0)
+    # each pair that does not broadcast, the third argument broadcasting with both
+    for z, g, c in [(np.ones(3), np.ones(2), 1.0), (np.ones(3), 1.0, np.ones(2)),
+                    (1.0, np.ones(3), np.ones(2))]:
+        shapes = ", ".join(str(np.shape(a)) for a in (z, g, c))
+        with pytest.raises(ValueError, match="^" + re.escape(
+                f"z, g and c must broadcast together, got shapes {shapes}") + "$"):
+            denoiser(z, g, c)

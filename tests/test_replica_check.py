@@ -111,13 +111,15 @@ def _predicted_error(pt, ft, c, lam, gamma):
     return float(np.sum((beta - ft.beta_star) ** 2) / ft.beta_star.size)
 
 
-@pytest.mark.parametrize("alpha_pt", [None, 0.6])
-def test_trained_ft_error_is_the_implicit_bias_prediction(alpha_pt):
+@pytest.mark.parametrize("alpha_pt, noise", [(None, 0.01), (0.6, 0.01), (None, None)])
+def test_trained_ft_error_is_the_implicit_bias_prediction(alpha_pt, noise):
     """Gradient flow at d = 16 against the solver's prediction of the same tasks: pretrained
     by flow on the PT task (alpha_pt = 0.6) or by the oracle (β_PT = β*_PT, the tasks drawn
     at α_PT = 0.5), noisy labels, ω, ρ and the seed passed on to the task draw."""
     from dlnft.tasks import make_tasks
-    kw = dict(d=16, alpha_ft=0.5, omega=0.5, rho_pt=0.5, rho_ft=0.25, noise=0.01, seed=3)
+    kw = dict(d=16, alpha_ft=0.5, omega=0.5, rho_pt=0.5, rho_ft=0.25, seed=3)
+    if noise is not None:                  # else the default: noiseless labels
+        kw["noise"] = noise
     c, lam, gamma = 0.05, -0.02, 0.1
     got = checks.trained_ft_error(c=c, lam=lam, gamma=gamma, alpha_pt=alpha_pt, **kw)
     pt, ft = make_tasks(alpha_pt=0.5 if alpha_pt is None else alpha_pt, **kw)
@@ -292,3 +294,27 @@ def test_trained_ft_error_names_a_bad_argument_in_full():
             checks.trained_ft_error(**dict(kw, **change))
     with pytest.raises(ValueError, match=r"^lam must satisfy \|lam\| <= c"):
         checks.trained_ft_error(**dict(kw, lam=0.2))
+
+
+def test_ft_error_draws_stops_at_exactly_the_target_and_goes_on_at_exactly_max_seeds(
+        monkeypatch):
+    # (-3, 1, 1, 1): sd = 2 exactly. se_target 1 needs 4 seeds, as many as drawn: stop;
+    # se_target 1/2 needs 16: go on when max_seeds = 16, give up when it is 15
+    fake = _FakeErrors([-3.0, 1.0, 1.0, 1.0] + [1.0] * 60)
+    monkeypatch.setattr(checks, "trained_ft_error", fake)
+    assert checks.ft_error_draws(se_target=1.0, batch=4, max_seeds=64, **DRAW_KW).size == 4
+    assert checks.ft_error_draws(se_target=0.5, batch=4, max_seeds=16, **DRAW_KW).size > 4
+    assert checks.ft_error_draws(se_target=0.5, batch=4, max_seeds=15, **DRAW_KW).size == 4
+
+
+def test_trained_ft_error_checks_its_arguments_before_any_work(monkeypatch):
+    def no_work(**_):
+        raise AssertionError("the tasks were drawn before the arguments were checked")
+    monkeypatch.setattr(checks, "make_tasks", no_work)
+    kw = dict(d=8, alpha_ft=0.5, omega=0.5, c=0.1, lam=0.0, gamma=0.0, seed=0, rho_pt=0.5,
+              rho_ft=0.25)
+    for change, message in [(dict(d=0), "d must be >= 1, got 0"),
+                            (dict(d=-3), "d must be >= 1, got -3"),
+                            (dict(gamma=-1.0), "gamma must be >= 0.0, got -1.0")]:
+        with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+            checks.trained_ft_error(**dict(kw, **change))

@@ -667,6 +667,15 @@ NEWTON_CASES = {
                       np.array([0.05, -0.1]), None),
     "two rows, capped": (np.array([[0.6, 0.0, 0.8], [0.0, 1.0, 0.0]]), np.array([4.0, -3.0]),
                          np.array([1e-6, 1e-4, 1e-5]), np.zeros(3), np.zeros(2), None),
+    # F rises at t = 1 (Armijo fails) while |∇F| falls to 0.93 of its value: the gradient
+    # test accepts the full step
+    "gradient shrinks": (np.array([[-0.158, 0.933, -0.325], [0.047, -0.321, -0.946]]),
+                         np.array([4.895, -0.571]), np.array([0.142, 1.287, 0.263]),
+                         np.array([0.45, 2.9, 0.07]), np.zeros(2), 0),
+    # F rises at t = 1 and |∇F| grows to 1.3 times its value: t = 1 is refused
+    "gradient grows": (np.array([[-0.155, -0.173, 0.973], [-0.704, -0.672, -0.232]]),
+                       np.array([0.464, 2.559]), np.array([0.094, 0.223, 2.339]),
+                       np.array([1.19, -1.99, -1.87]), np.zeros(2), None),
     # a repeated row: H = [[4, 4], [4, 4]] is singular (Cholesky stops at its 2nd pivot)
     "singular": (np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([1.0, 1.0]),
                  np.array([2.0, 1.0]), np.zeros(2), np.zeros(2), 0),

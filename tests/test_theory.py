@@ -251,3 +251,41 @@ def test_denoiser_names_a_bad_argument_in_full():
         with pytest.raises(ValueError, match="^" + re.escape(
                 f"z, g and c must broadcast together, got shapes {shapes}") + "$"):
             denoiser(z, g, c)
+
+
+def test_gap_and_norm_of_the_state_evolution_by_hand():
+    from dlnft.theory.fixed_point import ATOL, _gap, _norm
+    theta = np.log([[2.0, 1.0], [0.5, 1.0]])              # s = 2 and 1/2
+    alpha, noise = np.array([0.5, 0.25]), 0.25
+    mse, second = np.array([1.0, 0.0]), 4.0
+    # |α s² − σ₀² − E_g| / (E[β*²] + σ₀²): |2 − 0.25 − 1| / 4 and |0.0625 − 0.25| / 4
+    np.testing.assert_allclose(_gap(theta, alpha, noise, mse, second), [0.1875, 0.046875])
+    # the error equation holds relatively (|r0| <= tol) or absolutely (gap <= ATOL); the slope
+    # equation relatively; the norm is scaled so that "converged" is norm <= tol
+    tol = 1e-7
+    r = np.array([[0.3, 1e-8], [0.3, 2e-7]])
+    gap_theta = np.log([[np.sqrt((0.25 + 1.0 + 4 * ATOL / 2) / 0.5), 1.0],
+                        [np.sqrt((0.25 + 0.0 + 4 * ATOL * 3) / 0.25), 1.0]])
+    np.testing.assert_allclose(_gap(gap_theta, alpha, noise, mse, second), [ATOL / 2, 3 * ATOL],
+                               rtol=1e-6)
+    np.testing.assert_allclose(_norm(r, gap_theta, alpha, noise, mse, second, tol),
+                               [tol / 2, 3 * tol], rtol=1e-6)
+    r_small = np.array([[5e-8, 1e-8], [-5e-8, -2e-7]])
+    np.testing.assert_allclose(_norm(r_small, gap_theta, alpha, noise, mse, second, tol),
+                               [5e-8, 2e-7], rtol=1e-12)
+
+
+def test_state_evolution_solves_the_equations_of_its_own_quadrature():
+    """solve(nodes=2) returns (s, g) at which the moments of the 2-node rule meet both
+    equations to tol (the default 5-node rule's moments differ by more)."""
+    from dlnft.theory.fixed_point import moments
+    groups = [Group(0.2, "point", 1.0, np.full((1, 1), 1e-2), np.ones(1)),
+              Group(0.8, "point", 0.0, np.full((1, 1), 1e-2), np.ones(1))]
+    fp = solve(np.array([0.5]), groups, noise=0.01, nodes=2)
+    mse, slope = moments(fp.s, fp.g, groups, 2)
+    assert abs(np.log((0.01 + mse[0]) / (0.5 * fp.s[0] ** 2))) <= 1e-7
+    assert abs(np.log(slope[0] / 0.5)) <= 1e-7
+    mse5, slope5 = moments(fp.s, fp.g, groups, 5)
+    off = max(abs(np.log(slope5[0] / 0.5)),
+              abs(np.log((0.01 + mse5[0]) / (0.5 * fp.s[0] ** 2))))
+    assert off > 1e-6

@@ -289,3 +289,27 @@ def test_state_evolution_solves_the_equations_of_its_own_quadrature():
     off = max(abs(np.log(slope5[0] / 0.5)),
               abs(np.log((0.01 + mse5[0]) / (0.5 * fp.s[0] ** 2))))
     assert off > 1e-6
+
+
+def test_initial_g_is_the_documented_bisection():
+    """_initial_g against a bisection written from its docstring: the bracket
+    [1e-6 c_min, 1e6 (c_max + max s + 1)] over the groups with p > 0, 18 halvings in log g,
+    with the quadrature it is given (1 node per panel, far from the default 5)."""
+    from dlnft.theory.fixed_point import _initial_g, moments
+    groups = [Group(0.3, "gauss", 1.0, np.array([[1e-3, 0.2], [0.5, 2.0]]),
+                    np.array([0.4, 0.6])),
+              Group(0.7, "point", 0.0, np.array([[0.01, 0.01], [3.0, 3.0]]), np.full(2, 0.5)),
+              Group(0.0, "point", 1.0, np.array([[1e-12, 1e3], [1e-12, 1e3]]),
+                    np.full(2, 0.5))]                                   # p = 0: ignored
+    s, alpha = np.array([0.8, 1.5]), np.array([0.3, 0.6])
+    got = _initial_g(s, alpha, groups, 1)
+    lo = np.log(np.full(2, 1e-6 * 1e-3))
+    hi = np.log(np.full(2, 1e6 * (3.0 + 1.5 + 1.0)))
+    for _ in range(18):
+        mid = (lo + hi) / 2
+        above = moments(s, np.exp(mid), groups, 1)[1] > alpha
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    np.testing.assert_allclose(got, np.exp((lo + hi) / 2), rtol=1e-12)
+    # and it is a start near the root of the mean slope (within the last bracket)
+    assert np.all(moments(s, np.exp(lo), groups, 1)[1] > alpha)
+    assert np.all(moments(s, np.exp(hi), groups, 1)[1] <= alpha)

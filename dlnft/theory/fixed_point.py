@@ -186,7 +186,9 @@ def _norm(r, theta, alpha, noise, mse, second, tol):
 
 def _initial_g(s, alpha, groups, nodes, iters=18):
     """g with E[∂D/∂z] ≈ α at noise s, by bisection in log g (the mean slope falls with g), to
-    ~1e-3 in log g: a start for Newton."""
+    ~1e-3 in log g: a start for Newton. The bracket is [1e-6 c_min, 1e6 (c_max + max s + 1)]
+    (c_min, c_max over the groups with p > 0), halved ``iters`` times (a midpoint whose mean
+    slope is above α becomes the lower end); g is the last bracket's midpoint in log g."""
     c_min = min(float(grp.c.min()) for grp in groups if grp.p > 0)
     c_max = max(float(grp.c.max()) for grp in groups if grp.p > 0)
     lo = np.full_like(s, np.log(1e-6 * c_min))

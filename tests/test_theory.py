@@ -313,3 +313,11 @@ def test_initial_g_is_the_documented_bisection():
     # and it is a start near the root of the mean slope (within the last bracket)
     assert np.all(moments(s, np.exp(lo), groups, 1)[1] > alpha)
     assert np.all(moments(s, np.exp(hi), groups, 1)[1] <= alpha)
+
+
+@pytest.mark.parametrize("c", [1e-8, 1e-3, 1.0, 50.0])
+def test_knee_is_where_the_denoiser_reaches_half_its_weight(c):
+    from dlnft.theory.fixed_point import knee
+    g = np.array([1e-4, 0.3, 2.0, 40.0])
+    x, _ = denoiser(knee(g, np.full(4, c)), g, c)
+    np.testing.assert_allclose(x, g / 2, rtol=1e-12)

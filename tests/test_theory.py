@@ -321,3 +321,45 @@ def test_knee_is_where_the_denoiser_reaches_half_its_weight(c):
     g = np.array([1e-4, 0.3, 2.0, 40.0])
     x, _ = denoiser(knee(g, np.full(4, c)), g, c)
     np.testing.assert_allclose(x, g / 2, rtol=1e-12)
+
+
+def _two_groups(P):
+    c = np.full((P, 1), 1e-2)
+    return [Group(0.1, "gauss", 10.0, c, np.ones(1)), Group(0.9, "point", 0.0, c, np.ones(1))]
+
+
+def test_non_convergence_after_the_continuation_is_named_in_full():
+    alpha = np.linspace(0.3, 0.6, 7)
+    with pytest.raises(FixedPointError) as info:
+        solve(alpha, _two_groups(7), max_iter=1, ramp=1)
+    message = str(info.value)
+    pattern = (r"^state evolution did not converge at 7 of 7 points \(first: \[0 1 2 3 4\], "
+               r"residual (\S+) > tol 1e-07, alpha = 0\.3\), even with continuation in alpha; "
+               r"raise max_iter or ramp \(keywords of ft_theory and single_task\), or pass "
+               r"on_failure='keep' to see which points fail$")
+    residual = float(re.match(pattern, message).group(1))
+    assert np.isfinite(residual) and residual > 1e-7
+
+
+def test_cold_start_is_the_l2_answer_and_the_bisection_a_warm_start_at_the_root_takes_no_step():
+    from dlnft.theory.fixed_point import _initial_g
+    c = np.full((2, 1), 1e-2)
+    groups = [Group(0.1, "gauss", 25.0, c, np.ones(1)), Group(0.9, "point", 0.0, c, np.ones(1))]
+    alpha, noise, second = np.array([0.3, 0.5]), 0.1, 2.5          # E[β*²] = 0.1 · 25
+    start = solve(alpha, groups, noise=noise, max_iter=0, ramp=0, on_failure="keep")
+    s = np.sqrt(((1 - alpha) * second + noise) / alpha)   # the minimum-ℓ2 interpolator's
+    np.testing.assert_allclose(start.s, s, rtol=1e-9)
+    np.testing.assert_allclose(start.g, _initial_g(start.s, alpha, groups, 5), rtol=1e-12)
+    assert start.iterations == 0 and not start.converged.any()
+    fp = solve(alpha, groups, noise=noise)
+    warm = solve(alpha, groups, noise=noise, init=(fp.s, fp.g))
+    assert warm.iterations == 0 and warm.converged.all()
+    np.testing.assert_array_equal(warm.s, fp.s)
+
+
+def test_state_evolution_of_a_single_group():
+    # one Gaussian group at a large c is the ℓ2 interpolator: without noise it keeps the
+    # teacher's projection on the row space, E_g = (1 − α) v
+    fp = solve(np.array([0.25, 0.5]), [Group(1.0, "gauss", 2.0, np.full((2, 1), 1e4),
+                                             np.ones(1))])
+    np.testing.assert_allclose(fp.error, [(1 - 0.25) * 2.0, (1 - 0.5) * 2.0], rtol=1e-6)

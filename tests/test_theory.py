@@ -363,3 +363,25 @@ def test_state_evolution_of_a_single_group():
     fp = solve(np.array([0.25, 0.5]), [Group(1.0, "gauss", 2.0, np.full((2, 1), 1e4),
                                              np.ones(1))])
     np.testing.assert_allclose(fp.error, [(1 - 0.25) * 2.0, (1 - 0.5) * 2.0], rtol=1e-6)
+
+
+def test_state_evolution_newton_caps_its_step_and_halves_it_until_the_residual_falls():
+    """One Newton step on (log s, log g) from a start e and 1/e away from the root: the step
+    is capped at 2 in each coordinate (≤ e²), the capped step raises the residual's norm and
+    is refused, the half step lowers it and is taken."""
+    from dlnft.theory.fixed_point import _norm, _residual
+    groups = _two_groups(1)
+    alpha, tol = np.array([0.4]), 1e-7
+    root = solve(alpha, groups)
+    start = (root.s * np.e, root.g / np.e)
+    one = solve(alpha, groups, init=start, max_iter=1, ramp=0, on_failure="keep")
+    theta0 = np.log([[start[0][0], start[1][0]]])
+    theta1 = np.log([[one.s[0], one.g[0]]])
+    move = theta1 - theta0
+    assert np.abs(move).max() == pytest.approx(1.0, rel=1e-12)     # half of the cap of 2
+
+    def norm(theta):
+        r, mse = _residual(theta, alpha, 0.0, groups, 5)
+        return _norm(r, theta, alpha, 0.0, mse, 1.0, tol)[0]     # E[β*²] + σ₀² = 1
+    assert norm(theta0 + 2 * move) >= norm(theta0) > norm(theta1) > tol
+    assert one.iterations == 1 and not one.converged[0]

@@ -270,6 +270,12 @@ def _newton_step(A, b, c, u, mu, beta):
     The Hessian A diag(2c cosh u) Aᵀ is formed by BLAS's symmetric rank-k update (half the
     work of a general product) and factored by LAPACK's Cholesky, called directly: scipy's
     cho_factor/cho_solve wrappers cost more than the factorization itself at n of a few tens.
+    When Cholesky fails (H singular to working precision) the direction is the least-squares
+    (minimum-norm) solution of H Δ = −∇F instead. The step length is the first of
+    t = t0, t0/2, …, t0/2⁷⁹ with t0 = min(1, 20 / max |2AᵀΔ|) (u moves by at most 20 a step)
+    that meets Armijo's F(μ + tΔ) − F(μ) <= 1e-4 t ∇F·Δ or, where that change is round-off
+    near the optimum, shrinks the gradient: |∇F(μ + tΔ)| <= (1 − 1e-4 t) |∇F(μ)|;
+    SolverError when none does.
     """
     g = A @ beta - b
     H = _syrk(1.0, A * np.sqrt(2.0 * c * np.cosh(u)))     # the upper triangle of H

@@ -596,3 +596,155 @@ def test_shapes_that_do_not_broadcast_are_listed_in_full():
                "'beta0': (3,), 'c': ()}")
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         ib.bregman([1.0, 2.0], [1.0, 2.0, 3.0], 1.0)
+
+
+# --- the damped Newton step: direction, step length, fallback, failure ------------------------
+
+def _reference_newton_step(A, b, c, u, mu):
+    """The step :func:`ib._newton_step` documents, computed independently: the Newton
+    direction from the whole Hessian H = A diag(2c cosh u) Aᵀ by a pseudo-inverse (the
+    minimum-norm solution when H is singular), then the trial lengths t = t0 2^-j, j < 80,
+    t0 = min(1, 20 / max |2AᵀΔ|), with F and its gradient along the line in 60-digit
+    arithmetic. Returns (j, the new μ, the acceptance margins of the trials up to j)."""
+    mp = mpmath.mpf
+    beta = c * np.sinh(u)
+    g = A @ beta - b
+    H = (A * (2.0 * c * np.cosh(u))) @ A.T
+    direction = -np.linalg.pinv(H) @ g
+    s = 2.0 * (A.T @ direction)
+    t0 = min(1.0, 20.0 / float(np.abs(s).max()))
+    slope = mpmath.fsum(mp(x) * mp(y) for x, y in zip(g, direction))
+    b_dir = mpmath.fsum(mp(x) * mp(y) for x, y in zip(b, direction))
+    f0 = mpmath.fsum(mp(ci) / 2 * mpmath.cosh(mp(ui)) for ci, ui in zip(c, u))
+
+    def change(t):          # F(μ + tΔ) − F(μ)
+        return mpmath.fsum(mp(ci) / 2 * mpmath.cosh(mp(ui) + t * mp(si))
+                           for ci, ui, si in zip(c, u, s)) - f0 - t * b_dir
+
+    def gnorm(t):           # |∇F(μ + tΔ)|
+        beta_t = [mp(ci) * mpmath.sinh(mp(ui) + t * mp(si)) for ci, ui, si in zip(c, u, s)]
+        rows = [mpmath.fsum(mp(a) * x for a, x in zip(row, beta_t)) - mp(bj)
+                for row, bj in zip(A, b)]
+        return mpmath.sqrt(mpmath.fsum(r * r for r in rows))
+
+    g0 = gnorm(0)
+    margins = []
+    for j in range(80):
+        t = mp(t0) / 2**j
+        armijo = 1e-4 * t * slope - change(t)          # >= 0: Armijo holds
+        decrease = (1 - 1e-4 * t) * g0 - gnorm(t)      # >= 0: the gradient shrank enough
+        margins.append((armijo / (abs(t * slope) + 1e-300), decrease / (g0 + 1e-300)))
+        if armijo >= 0 or decrease >= 0:
+            return j, mu + float(t) * direction, margins
+    raise AssertionError("the reference line search failed")
+
+
+def _one_row(value):
+    return np.array([[value]])
+
+
+# (A, b, c, u, mu, the trial that is accepted): every branch of the step's documented rule
+NEWTON_CASES = {
+    # β = 0 to b = 1 at c = 1e-8: Δu = 1e8 at t = 1, so t0 = 2e-7 caps the change of u at 20
+    "cap": (_one_row(1.0), np.array([1.0]), np.array([1e-8]), np.zeros(1), np.zeros(1), 0),
+    # Δu = 10 overshoots: F rises at t = 1 and 1/2 (and so does |∇F|), t = 1/4 is accepted
+    "far": (_one_row(1.0), np.array([10.0]), np.array([1.0]), np.zeros(1), np.zeros(1), 2),
+    # Δu = 2.9828: F falls at t = 1 by 1.3e-4, under the 1e-4 |t ∇F·Δ| = 4.4e-4 asked for
+    "small decrease": (_one_row(1.0), np.array([2.9828]), np.array([1.0]), np.zeros(1),
+                       np.zeros(1), 1),
+    # Δu = 2.5: Armijo accepts t = 1 although |∇F| grows from 2.5 to 3.55
+    "overshoot": (_one_row(1.0), np.array([2.5]), np.array([1.0]), np.zeros(1),
+                  np.zeros(1), 0),
+    # from u = 3 (above the solution): Newton undershoots, the full step
+    "from above": (_one_row(1.0), np.array([0.7]), np.array([0.3]), np.array([3.0]),
+                   np.array([1.5]), 0),
+    # two rows, three coordinates, a Hessian with off-diagonal entries
+    "two rows": (np.array([[0.6, 0.0, 0.8], [0.0, 1.0, 0.0]]), np.array([0.4, -0.3]),
+                 np.array([0.5, 2.0, 1.5]), np.array([0.3, -0.2, 0.1]),
+                 np.array([0.05, -0.1]), 0),
+    "two rows, far": (np.array([[0.6, 0.0, 0.8], [0.0, 1.0, 0.0]]), np.array([40.0, -3.0]),
+                      np.array([0.5, 2.0, 1.5]), np.array([0.3, -0.2, 0.1]),
+                      np.array([0.05, -0.1]), None),
+    "two rows, capped": (np.array([[0.6, 0.0, 0.8], [0.0, 1.0, 0.0]]), np.array([4.0, -3.0]),
+                         np.array([1e-6, 1e-4, 1e-5]), np.zeros(3), np.zeros(2), None),
+    # F rises at t = 1 (Armijo fails) while |∇F| falls to 0.93 of its value: the gradient
+    # test accepts the full step
+    "gradient shrinks": (np.array([[-0.158, 0.933, -0.325], [0.047, -0.321, -0.946]]),
+                         np.array([4.895, -0.571]), np.array([0.142, 1.287, 0.263]),
+                         np.array([0.45, 2.9, 0.07]), np.zeros(2), 0),
+    # F rises at t = 1 and |∇F| grows to 1.3 times its value: t = 1 is refused
+    "gradient grows": (np.array([[-0.155, -0.173, 0.973], [-0.704, -0.672, -0.232]]),
+                       np.array([0.464, 2.559]), np.array([0.094, 0.223, 2.339]),
+                       np.array([1.19, -1.99, -1.87]), np.zeros(2), None),
+    # a repeated row: H = [[4, 4], [4, 4]] is singular (Cholesky stops at its 2nd pivot)
+    "singular": (np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([1.0, 1.0]),
+                 np.array([2.0, 1.0]), np.zeros(2), np.zeros(2), 0),
+    "singular, far": (np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([20.0, 20.0]),
+                      np.array([2.0, 1.0]), np.zeros(2), np.zeros(2), None),
+    # a zero row: H[0, 0] = 0 (Cholesky stops at its 1st pivot)
+    "zero row": (np.array([[0.0, 0.0], [0.0, 1.0]]), np.array([0.0, 3.0]),
+                 np.array([1.0, 0.5]), np.zeros(2), np.zeros(2), None),
+}
+
+
+@pytest.mark.parametrize("case", list(NEWTON_CASES))
+def test_newton_step_takes_the_documented_step_length(case):
+    A, b, c, u, mu, accepted = NEWTON_CASES[case]
+    j, expected, margins = _reference_newton_step(A, b, c, u, mu)
+    if accepted is not None:
+        assert j == accepted
+    # every decision of the reference is clear of round-off, so the floats must agree
+    assert all(abs(a) > 1e-6 and abs(d) > 1e-6 for a, d in margins)
+    with np.errstate(over="ignore", invalid="ignore"):
+        got = ib._newton_step(A, b, c, u, mu, c * np.sinh(u))
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
+
+
+def test_newton_step_lengths_of_the_hand_worked_cases():
+    """The step lengths worked out by hand for the one-coordinate dual
+    F(μ) = (c/2) cosh(2μ) − bμ from μ = 0, where Δ = b / 2c and u = 2tΔ."""
+    def step(b, c, u=0.0, mu=0.0):
+        return ib._newton_step(_one_row(1.0), np.array([b]), np.array([c]), np.array([u]),
+                               np.array([mu]), np.array([c * np.sinh(u)]))[0]
+    assert step(1.0, 1e-8) == pytest.approx(10.0, rel=1e-12)   # u moves by exactly 20
+    assert step(10.0, 1.0) == pytest.approx(0.25 * 5.0, rel=1e-12)
+    assert step(2.9828, 1.0) == pytest.approx(0.5 * 2.9828 / 2, rel=1e-12)
+    assert step(2.5, 1.0) == pytest.approx(1.25, rel=1e-12)
+    assert step(2.5, 1.0, mu=-4.0) == pytest.approx(-4.0 + 1.25, rel=1e-12)
+    # at the solution (g = 0) the step is 0 and μ is returned as it is
+    assert step(np.sinh(0.5), 1.0, u=0.5, mu=0.25) == 0.25
+
+
+def test_newton_step_failure_is_named_in_full():
+    """A Newton step that overflows (c = 1e-300, a target of 1e10) leaves no finite trial
+    point: the line search gives up with its message, through solve as well."""
+    message = ("the line search of the dual Newton step failed; the problem is probably too "
+               "badly scaled (check c and X)")
+    with pytest.raises(ib.SolverError, match="^" + re.escape(message) + "$"):
+        ib.solve(np.array([[1.0]]), np.array([1e10]), 1e-300)
+    with np.errstate(over="ignore", invalid="ignore"), \
+            pytest.raises(ib.SolverError, match="^" + re.escape(message) + "$"):
+        ib._newton_step(_one_row(1.0), np.array([1e10]), np.array([1e-300]), np.zeros(1),
+                        np.zeros(1), np.zeros(1))
+
+
+@pytest.mark.parametrize("offset", [-300.0, -100.0, 100.0, 300.0])
+@pytest.mark.parametrize("gap", [1e-6, 1e-5, 1e-4, 1e-2])
+def test_newton_step_below_round_off_returns_a_point_on_the_step(gap, offset):
+    """β = ±1.7e19 (u = ±45) with a residual of 100 to 300, below one ulp of β (2048): F's
+    change along the step is round-off, so Armijo's test is a coin toss; the fallback accepts
+    a gradient no larger than before. The step must not fail: it returns μ + tΔ with
+    0 < t <= 1 and |∇F| not larger than at μ."""
+    A = np.array([[1.0, 1.0]]) / np.sqrt(2.0)
+    c = np.ones(2)
+    u = np.array([45.0, -45.0 + gap])
+    beta = c * np.sinh(u)
+    b = A @ beta + offset
+    g = A @ beta - b
+    direction = -g / ((A * (2.0 * c * np.cosh(u))) @ A.T)[0, 0]
+    mu = np.zeros(1)
+    new = ib._newton_step(A, b, c, u, mu, beta)
+    t = float((new - mu)[0] / direction[0])
+    assert 0.0 < t <= 1.0 + 1e-12
+    u_new = u + 2.0 * (A.T @ (new - mu))
+    assert np.abs(A @ (c * np.sinh(u_new)) - b).max() <= np.abs(g).max()

@@ -1,4 +1,6 @@
 """Tests of dlnft.theory.regimes: the learning and reuse contrasts of the FT error."""
+import re
+
 import numpy as np
 import pytest
 
@@ -107,7 +109,10 @@ def test_penalty_order_and_pt_dependence_are_log_derivatives_of_the_ft_penalty()
     from dlnft.theory import penalty_order, pt_dependence
     for b, beta_pt, lam, gamma in [(1.0, 1.0, -0.99 * C, 0.0), (0.3, 2.0, 0.0, 0.0),
                                    (1.0, 1.0, 0.0, 10.0), (2.0, 0.5, -0.5 * C, 0.1),
-                                   (1.0, 1.0, -0.999999 * C, 1e-6)]:
+                                   (1.0, 1.0, -0.999999 * C, 1e-6),
+                                   # beta_pt of the order of c, where sqrt(1 + (beta_pt/c)²)
+                                   # is not |beta_pt|/c
+                                   (0.01, 0.5 * C, 0.0, 0.0), (1e-3, 2 * C, -0.5 * C, 1e-3)]:
         q_b = lambda x: phi(x, ft_scale(beta_pt, C, lam, gamma))          # noqa: E731
         q_pt = lambda x: phi(b, ft_scale(x, C, lam, gamma))               # noqa: E731
         assert np.isclose(penalty_order(b, beta_pt, C, lam, gamma), _log_derivative(q_b, b),
@@ -135,3 +140,88 @@ def test_penalty_measures_reach_their_limits():
         penalty_order(1.0, 1.0, C, -C, 0.0)
     with pytest.raises(ValueError, match="beta_ft"):
         pt_dependence(0.0, 1.0, C, 0.0, 0.0)
+
+
+def _full(message):
+    return "^" + re.escape(message) + "$"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(alpha_ft=0.0), "alpha_ft must be > 0.0, got 0.0"),
+    (dict(alpha_ft=1.0), "alpha_ft must be < 1.0, got 1.0"),
+    (dict(alpha_ft=1.5), "alpha_ft must be < 1.0, got 1.5"),
+    (dict(alpha_ft=-0.5), "alpha_ft must be > 0.0, got -0.5"),
+    (dict(rho_pt=0.0), "rho_pt must be > 0.0, got 0.0"),
+    (dict(rho_pt=1.0), "rho_pt must be < 1.0, got 1.0"),
+    (dict(rho_pt=1.5), "rho_pt must be < 1.0, got 1.5"),
+    (dict(rho_dense=0.0), "rho_dense must be > 0.0, got 0.0"),
+    (dict(rho_dense=-0.1), "rho_dense must be > 0.0, got -0.1"),
+    # rho_dense <= min(rho_pt, 1 - rho_pt), the bound itself allowed
+    (dict(rho_pt=0.3, rho_dense=0.31), "rho_dense must be <= 0.3, got 0.31"),
+    (dict(rho_pt=0.75, rho_dense=0.3), "rho_dense must be <= 0.25, got 0.3"),
+    (dict(rho_sparse=0.0), "rho_sparse must be > 0.0, got 0.0"),
+    (dict(rho_sparse=-0.1), "rho_sparse must be > 0.0, got -0.1"),
+    (dict(rho_sparse=0.2), "rho_sparse must be < 0.2, got 0.2"),
+])
+def test_design_errors_names_a_bad_design_in_full(kwargs, message):
+    with pytest.raises(ValueError, match=_full(message)):
+        design_errors(C, 0.0, 1.0, **kwargs)
+
+
+def test_design_errors_accepts_the_bounds_of_rho_dense(monkeypatch):
+    class Theory:
+        error = np.array(0.5)
+    calls = []
+    monkeypatch.setattr(regimes, "ft_theory", lambda *a, **k: calls.append(k) or Theory())
+    design_errors(C, 0.0, 1.0, rho_pt=0.3, rho_dense=0.3)
+    design_errors(C, 0.0, 1.0, rho_pt=0.75, rho_dense=0.25, rho_sparse=0.1)
+    assert len(calls) == 8 and calls[-1]["rho_ft"] == 0.25 and calls[-1]["rho_pt"] == 0.75
+
+
+@pytest.mark.parametrize("margin, message", [
+    (0.0, "margin must be > 0.0, got 0.0"), (-1.0, "margin must be > 0.0, got -1.0")])
+def test_classify_and_regime_name_a_bad_margin_in_full(margin, message):
+    with pytest.raises(ValueError, match=_full(message)):
+        classify(0.5, 0.5, margin=margin)
+    with pytest.raises(ValueError, match=_full(message)):
+        regime(C, 0.0, 1.0, margin=margin)
+
+
+def test_classify_names_a_bad_contrast_in_full():
+    for name in ("learning", "reuse"):
+        args = {"learning": [0.5, 0.1], "reuse": [0.5, 0.1], name: [0.5, float("nan")]}
+        with pytest.raises(ValueError, match=_full(f"{name} must be finite, but 1 entries are "
+                                                   f"NaN or infinite")):
+            classify(**args)
+
+
+def test_a_contrast_exactly_at_the_margin_is_not_above_it():
+    learning = np.array([0.1, 0.1, 0.3, np.nextafter(0.1, 1)])
+    reuse = np.array([0.1, 0.3, 0.1, np.nextafter(0.1, 1)])
+    assert classify(learning, reuse, margin=0.1).tolist() == [3, 2, 1, 4]
+
+
+def test_regime_uses_the_margin_it_is_given():
+    # rich and PT-independent at the default margin 0.1 (test above); lazy at a margin of 5
+    assert int(regime(C, -0.999999 * C, 0.05, margin=5.0)) == 3
+
+
+def test_penalty_measures_name_bad_arguments_in_full():
+    from dlnft.theory import conv1_lambda_ratio, penalty_order, pt_dependence
+    for fn in (penalty_order, pt_dependence):
+        with pytest.raises(ValueError, match=_full(
+                "beta_ft must be non-zero (log|beta_ft| is taken), got a zero entry")):
+            fn([1.0, 0.0], 1.0, C, 0.0, 0.0)
+        with pytest.raises(ValueError, match=_full(
+                "beta_ft must be finite, but 1 entries are NaN or infinite")):
+            fn([1.0, np.inf], 1.0, C, 0.0, 0.0)
+        with pytest.raises(ValueError, match=_full(
+                "beta_pt must be finite, but 1 entries are NaN or infinite")):
+            fn(1.0, [1.0, np.nan], C, 0.0, 0.0)
+        with pytest.raises(ValueError, match=_full(
+                "lam = -c with gamma = 0 gives c_FT = 0 (a coordinate that cannot move): "
+                "choose lam > -c or gamma > 0")):
+            fn(1.0, 1.0, C, -C, 0.0)
+    with pytest.raises(ValueError, match=_full(
+            "alpha_conv1 must be > 0.0 everywhere, got a minimum of 0.0")):
+        conv1_lambda_ratio([1.0, 0.0])

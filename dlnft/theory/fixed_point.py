@@ -63,10 +63,17 @@ def panel_quadrature(centres: np.ndarray, width: np.ndarray, nodes: int, *, even
     """Nodes t and weights w (shape (..., K)) with Σ w f(t) ≈ E[f(Z)], Z ~ N(0, 1), for an f that
     is smooth except within ~width (shape (...)) of the points ``centres`` (shape (..., r)).
 
-    Gauss–Legendre with ``nodes`` points per panel on [−T, T] (or [0, T] with doubled weights
-    for even f, ``even=True``), T = 8.5 (the tail beyond holds 2e-17 of the mass); panel ends on a uniform grid plus a grid refined
-    geometrically around every centre, so that a near-kink (the soft-threshold-like bend of the
-    denoiser at small c) costs no accuracy, where Gauss–Hermite converges only slowly.
+    A composite Gauss–Legendre rule on [−T, T], T = 8.5 (the tail beyond holds 2e-17 of the
+    mass), or on [0, T] with doubled weights for an even f (``even=True``). Its panel ends are
+    17 equally spaced points of [−T, T] (9 of [0, T] when even), and, for every centre m, the
+    9 points m + width·(0, ±0.3, ±1, ±3, ±8), clipped to the interval: a grid refined around
+    every centre, so that a near-kink (the soft-threshold-like bend of the denoiser at small c)
+    costs no accuracy, where Gauss–Hermite converges only slowly. The ends are sorted (ends
+    that coincide give an empty panel, whose nodes have weight 0); each panel [a, b] gets the
+    ``nodes``-point Gauss–Legendre rule of [a, b], so the rule integrates polynomials of degree
+    up to 2·nodes − 1 exactly on every panel, and w is its weight times the standard normal
+    density at t (twice that when even). K = nodes·(16 + 9r), or nodes·(8 + 9r) when even,
+    in the order of the panels.
     """
     T = 8.5
     uniform = np.linspace(0.0 if even else -T, T, 9 if even else 17)
@@ -179,7 +186,9 @@ def _norm(r, theta, alpha, noise, mse, second, tol):
 
 def _initial_g(s, alpha, groups, nodes, iters=18):
     """g with E[∂D/∂z] ≈ α at noise s, by bisection in log g (the mean slope falls with g), to
-    ~1e-3 in log g: a start for Newton."""
+    ~1e-3 in log g: a start for Newton. The bracket is [1e-6 c_min, 1e6 (c_max + max s + 1)]
+    (c_min, c_max over the groups with p > 0), halved ``iters`` times (a midpoint whose mean
+    slope is above α becomes the lower end); g is the last bracket's midpoint in log g."""
     c_min = min(float(grp.c.min()) for grp in groups if grp.p > 0)
     c_max = max(float(grp.c.max()) for grp in groups if grp.p > 0)
     lo = np.full_like(s, np.log(1e-6 * c_min))

@@ -13,7 +13,8 @@ def enabled() -> bool:
 
 
 def bar(iterable=None, **kwargs):
-    """tqdm over ``iterable`` (or a manual bar with ``total=``), disabled when not :func:`enabled`."""
+    """tqdm over ``iterable`` (or a manual bar with ``total=``), disabled when not
+    :func:`enabled`."""
     kwargs.setdefault("disable", not enabled())
     kwargs.setdefault("leave", False)
     return tqdm(iterable, **kwargs)

@@ -51,7 +51,8 @@ def participation_ratio(x: torch.Tensor) -> float:
 
 
 def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Linear CKA between two representations of the same inputs (1 = same up to rotation/scale)."""
+    """Linear CKA between two representations of the same inputs (1 = same up to
+    rotation/scale)."""
     _, _, kxx, kyy, kxy = _traces(*_paired(x, y))
     return float(kxy / (kxx * kyy).sqrt().clamp_min(1e-300))
 
@@ -63,7 +64,8 @@ def ensd(x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def representation_change(before: torch.Tensor, after: torch.Tensor) -> dict[str, float]:
-    """PR before and after, their ENSD and CKA, and 1 − CKA (0 = no change up to rotation/scale)."""
+    """PR before and after, their ENSD and CKA, and 1 − CKA (0 = no change up to
+    rotation/scale)."""
     cka = linear_cka(before, after)
     return {"pr_before": participation_ratio(before), "pr_after": participation_ratio(after),
             "ensd": ensd(before, after), "cka": cka, "change": 1.0 - cka}

@@ -106,7 +106,8 @@ def encode(a: torch.Tensor, b: torch.Tensor, op: str, p: int) -> torch.Tensor:
     return torch.stack([a, torch.full((n,), op_token), b, torch.full((n,), p + len(OPS))], 1)
 
 
-def encode_task(a: torch.Tensor, b: torch.Tensor, ops, p: int) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_task(a: torch.Tensor, b: torch.Tensor, ops,
+                p: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The pairs (a, b) under every operation of ``ops``, stacked: token sequences (N·len(ops), 4)
     as :func:`encode` writes them, and their answers a ∘ b mod p."""
     x = torch.cat([encode(a, b, op, p) for op in ops])

@@ -539,8 +539,9 @@ def headline_plot(board: Scoreboard, width: float = 4.67):
     d̄ with its 95% interval divided by the prediction's margin δ and, for a direction claim,
     signed so that the predicted direction points right (``sign · d̄ / δ``); a direction claim
     needs its interval right of 0. An equivalence claim (chapter 1's drift slopes) is drawn
-    unsigned, ``d̄ / δ``, and holds when its interval lies inside the shaded band (-1, 1). The marker's colour is the verdict's (:data:`SCORE_COLOUR`); a
-    single seed has no interval; a prediction not recorded is named and left empty. The x axis
+    unsigned, ``d̄ / δ``, and holds when its interval lies inside the shaded band (-1, 1).
+    The marker's colour is the verdict's (:data:`SCORE_COLOUR`); a single seed has no
+    interval; a prediction not recorded is named and left empty. The x axis
     is linear within (-1, 1) and logarithmic beyond (``symlog``), so that effects of 0.1 δ and
     of 15 δ both show. width: inches (the height follows from the rows). Returns the Figure.
     """

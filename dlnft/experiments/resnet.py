@@ -208,7 +208,8 @@ class FashionResNetConfig(ResNetConfig):
 
     @classmethod
     def smoke(cls, **kw) -> "FashionResNetConfig":
-        """Under a minute on one CPU thread, on real images; PT and FT learn (well above chance)."""
+        """Under a minute on one CPU thread, on real images; PT and FT learn (well above
+        chance)."""
         base = dict(ft_ns=(10, 40), pt_per_class=50, pt_batch=64, pt_max_epochs=15,
                     ft_max_epochs=100, rep_images=100)
         return cls(**{**base, **kw})

@@ -55,8 +55,9 @@ def group_members(model: nn.Module, groups: Mapping[str, Sequence[str]]) -> dict
         for prefix in prefixes:
             hit = [n for n in names if n == prefix or n.startswith(prefix + ".")]
             if not hit:
+                starts = sorted({n.split(".")[0] for n in names})
                 raise ValueError(f"groups[{group!r}]: prefix {prefix!r} matches no weight of "
-                                 f"the model (weights start with {sorted({n.split('.')[0] for n in names})})")
+                                 f"the model (weights start with {starts})")
             for n in hit:
                 if n in owner and owner[n] != group:
                     raise ValueError(f"weight {n!r} is in two groups: {owner[n]!r} and {group!r}")

@@ -150,7 +150,8 @@ class FixedPoint:
 
     s: effective noise of the scalar channel; g: the denoiser's weight; error: the
     generalization error E_g = ||β̂ − β*||²/d; converged: whether both equations hold to the
-    tolerance, the error equation relatively or absolutely in units of E[β*²] + σ₀² (where False, s, g and error are the last iterate); iterations: Newton steps taken.
+    tolerance, the error equation relatively or absolutely in units of E[β*²] + σ₀² (where
+    False, s, g and error are the last iterate); iterations: Newton steps taken.
     """
 
     s: np.ndarray
@@ -277,7 +278,8 @@ def _newton(alpha, groups, noise, init, tol, max_iter, nodes):
         # where the error equation already holds absolutely, move g alone onto the slope equation
         exact = np.minimum(np.abs(rr[:, 0]), _gap(th, a, noise, mse[todo], second)) <= ATOL
         step[exact] = np.stack([np.zeros(exact.sum()), -rr[exact, 1] / J[exact, 1, 1]], axis=1)
-        step *= np.minimum(1.0, 2.0 / np.maximum(np.abs(step).max(axis=1), 1e-300))[:, None]  # ≤ e²
+        # at most 2 in (log s, log g): a factor e² a step
+        step *= np.minimum(1.0, 2.0 / np.maximum(np.abs(step).max(axis=1), 1e-300))[:, None]
         accepted = np.zeros(todo.size, bool)
         for _ in range(8):
             pend = np.flatnonzero(~accepted)

@@ -2,10 +2,11 @@
 
 A regime answers two questions about fine-tuning from an initialization (c, λ, γ): does it
 *learn features* (select a sparse solution, rich) or not (lazy), and does it *reuse* the PT
-features (PT-dependent) or not. Both are read off the exact FT error of :func:`~dlnft.theory.ptft.ft_theory` on a
-2 × 2 design of reference FT tasks at one sample ratio α_FT and PT density ρ_PT: an FT teacher
-that is sparse (density ρ_sparse) or dense (ρ_dense), with its support inside the PT support
-(ω = 1, "subset") or outside it (ω = 0, "new"); E(ρ, ω) is the FT error.
+features (PT-dependent) or not. Both are read off the exact FT error of
+:func:`~dlnft.theory.ptft.ft_theory` on a 2 × 2 design of reference FT tasks at one sample
+ratio α_FT and PT density ρ_PT: an FT teacher that is sparse (density ρ_sparse) or dense
+(ρ_dense), with its support inside the PT support (ω = 1, "subset") or outside it (ω = 0,
+"new"); E(ρ, ω) is the FT error.
 
 * learning = mean over ω of E(ρ_dense, ω) − E(ρ_sparse, ω): how much lower the error is on
   the sparser teacher. A lazy (ℓ2, linear) learner scores exactly 0: its error depends on the
@@ -52,7 +53,8 @@ def design_errors(c, lam, gamma, *, alpha_ft: float = ALPHA_FT, rho_pt: float = 
     value of the dict has the broadcast shape). alpha_ft in (0, 1): FT sample ratio; rho_pt in
     (0, 1): PT density; 0 < rho_sparse < rho_dense <= rho_pt and rho_pt + rho_dense <= 1 (so
     that a subset task of either density fits inside the PT support and a new one outside it);
-    a_pt: PT teacher value (non-zero). Oracle PT, noiseless labels (:func:`~dlnft.theory.ptft.ft_theory`).
+    a_pt: PT teacher value (non-zero). Oracle PT, noiseless labels
+    (:func:`~dlnft.theory.ptft.ft_theory`).
     """
     alpha_ft = check.real("alpha_ft", alpha_ft, low=0.0, high=1.0, low_open=True,
                           high_open=True)

@@ -304,6 +304,18 @@ def build_transformer(config: ModularConfig) -> ModularTransformer:
     return model
 
 
+def _record_curves(curves: dict, model, step: int, splits) -> None:
+    """Append ``step`` to ``curves["step"]`` and, for each ``(name, (x, y))`` of ``splits``,
+    the model's cross-entropy and argmax accuracy on (x, y) to ``curves[name + "_loss"]`` and
+    ``curves[name + "_acc"]`` (no gradients). The curves of every Transformer sweep."""
+    with torch.no_grad():
+        for split, (xs, ys) in splits:
+            out = model(xs)
+            curves[f"{split}_loss"].append(float(F.cross_entropy(out, ys)))
+            curves[f"{split}_acc"].append(float((out.argmax(1) == ys).float().mean()))
+    curves["step"].append(step)
+
+
 def _train(model, x, y, x_test, y_test, *, steps, lr, weight_decay, record_every, desc):
     """Full-batch AdamW; returns the curves (step, train loss/acc, test loss/acc).
 
@@ -314,12 +326,7 @@ def _train(model, x, y, x_test, y_test, *, steps, lr, weight_decay, record_every
     curves = {"step": [], "train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
     for step in bar(range(steps + 1), desc=desc):
         if step % record_every == 0 or step == steps:
-            with torch.no_grad():
-                for split, (xs, ys) in (("train", (x, y)), ("test", (x_test, y_test))):
-                    out = model(xs)
-                    curves[f"{split}_loss"].append(float(F.cross_entropy(out, ys)))
-                    curves[f"{split}_acc"].append(float((out.argmax(1) == ys).float().mean()))
-            curves["step"].append(step)
+            _record_curves(curves, model, step, (("train", (x, y)), ("test", (x_test, y_test))))
         if step == steps:
             break
         loss = F.cross_entropy(model(x), y)

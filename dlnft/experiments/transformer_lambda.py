@@ -55,7 +55,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import _validate as V
-from .modular import ModularTransformer, _prime, encode_task, transformer_groups
+from .modular import (ModularTransformer, _prime, _record_curves, encode_task,
+                      transformer_groups)
 from .scaling import layer_norms, relative_change, scale_init
 
 TASKS = {"+": "subset", "-": "shared", "*": "new"}
@@ -90,11 +91,6 @@ def _split(p: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tens
 
 
 @torch.no_grad()
-def _accuracy_loss(model, x, y) -> tuple[float, float]:
-    out = model(x)
-    return float((out.argmax(1) == y).float().mean()), float(F.cross_entropy(out, y))
-
-
 def fourier_power(embedding: torch.Tensor, p: int) -> np.ndarray:
     """Power of the residue embeddings at each frequency k = 1 … (p − 1)/2, normalized to sum 1.
 
@@ -138,11 +134,7 @@ def _pretrain(model, x, y, x_test, y_test, *, steps, lr, weight_decay, record_ev
     extra = {}
     for step in range(steps + 1):
         if step % record_every == 0 or step == steps:
-            for split, (xs, ys) in (("train", (x, y)), ("test", (x_test, y_test))):
-                acc, loss = _accuracy_loss(model, xs, ys)
-                curves[f"{split}_acc"].append(acc)
-                curves[f"{split}_loss"].append(loss)
-            curves["step"].append(step)
+            _record_curves(curves, model, step, (("train", (x, y)), ("test", (x_test, y_test))))
             if on_record is not None:
                 for k, v in on_record().items():
                     extra.setdefault(k, []).append(v)
@@ -272,11 +264,7 @@ def _ft_gd(model, x, y, x_test, y_test, *, steps, lr, max_step, record_every) ->
     params = [q for q in model.parameters()]
     for step in range(steps + 1):
         if step % record_every == 0 or step == steps:
-            for split, (xs, ys) in (("train", (x, y)), ("test", (x_test, y_test))):
-                acc, loss = _accuracy_loss(model, xs, ys)
-                curves[f"{split}_acc"].append(acc)
-                curves[f"{split}_loss"].append(loss)
-            curves["step"].append(step)
+            _record_curves(curves, model, step, (("train", (x, y)), ("test", (x_test, y_test))))
         if step == steps:
             break
         loss = F.cross_entropy(model(x), y)

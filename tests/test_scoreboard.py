@@ -23,13 +23,20 @@ def loaded():
     return out
 
 
-@pytest.fixture(scope="module")
-def board(loaded):
+def loader(loaded, gone: str | None = None):
+    """load(name) over the files read once; the file of experiment ``gone`` reads as missing."""
     def load(name):
+        if name == gone:
+            raise results.ResultsError(f"data/results/{name}.json is missing")
         if isinstance(loaded[name], Exception):
             raise loaded[name]
         return loaded[name]
-    return report.scoreboard(load=load)
+    return load
+
+
+@pytest.fixture(scope="module")
+def board(loaded):
+    return report.scoreboard(load=loader(loaded))
 
 
 def test_one_row_per_prediction_by_chapter(board):
@@ -77,14 +84,7 @@ def test_missing_file_is_not_recorded_and_the_rest_still_judged(loaded):
     entries = predictions.PREDICTIONS
     gone = entries[-1].experiment
 
-    def load(name):
-        if name == gone:
-            raise results.ResultsError(f"data/results/{name}.json is missing")
-        if isinstance(loaded[name], Exception):
-            raise loaded[name]
-        return loaded[name]
-
-    board = report.scoreboard(load=load)
+    board = report.scoreboard(load=loader(loaded, gone))
     for row in board.rows:
         if row.prediction.experiment == gone:
             assert row.verdict == "not recorded" and row.judgement is None
@@ -260,14 +260,7 @@ def test_headline_plot_names_a_prediction_that_is_not_recorded(loaded):
 
     gone = predictions.PREDICTIONS[-1].experiment
 
-    def load(name):
-        if name == gone:
-            raise results.ResultsError(f"data/results/{name}.json is missing")
-        if isinstance(loaded[name], Exception):
-            raise loaded[name]
-        return loaded[name]
-
-    fig = report.headline_plot(report.scoreboard(load=load))
+    fig = report.headline_plot(report.scoreboard(load=loader(loaded, gone)))
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts.count("not recorded") == sum(p.experiment == gone
                                               for p in predictions.PREDICTIONS)

@@ -258,8 +258,8 @@ PREDICTIONS: tuple[Prediction, ...] = (
             "anew (cos k(a - b) = cos ka cos kb + sin ka sin kb), so its MLP features are "
             "partly new. R4 makes new features cheaper the smaller 1 + λ/c, i.e. the larger α: "
             "the FT test accuracy of - (577 pairs, tested on 384) rises with log2 α. The pilot "
-            "seed (not recorded) gave 0.51, 0.46 and 0.55 at α = 1/4, 1, 4 after 2,000 steps "
-            "at a smaller step: one seed, its noise unknown."),
+            "seed (a sizing run outside the sweep) gave 0.51, 0.46 and 0.55 at α = 1/4, 1, 4 "
+            "after 2,000 steps at a smaller step: one seed, its noise unknown."),
         endpoint="per seed, least-squares slope of the FT test accuracy of - on log2 α, "
                  "α = 1/4, 1, 4",
         metric="test_acc", sign=1, delta=DELTA_ACC_TL, family=_TL + "shared_family",
@@ -342,9 +342,9 @@ PREDICTIONS: tuple[Prediction, ...] = (
             "is addition of discrete logarithms, whose Fourier features are not those of "
             "a + b. R4: the smaller 1 + λ/c (the larger α, a smaller first MLP layer), the "
             "cheaper those features, so the FT test accuracy of * (577 pairs, tested on 384) "
-            "rises with log2 α. The pilot seed (not recorded) went the other way, 0.61, 0.56 "
-            "and 0.53 at α = 1/4, 1, 4 after 2,000 steps: one seed, its noise unknown; the "
-            "prediction is the theory's."),
+            "rises with log2 α. The pilot seed (a sizing run outside the sweep) went the "
+            "other way, 0.61, 0.56 and 0.53 at α = 1/4, 1, 4 after 2,000 steps: one seed, its "
+            "noise unknown; the prediction is the theory's."),
         endpoint="per seed, least-squares slope of the FT test accuracy of * on log2 α, "
                  "α = 1/4, 1, 4",
         metric="test_acc", sign=1, delta=DELTA_ACC_TL, family=_TL + "new_family",

@@ -238,7 +238,7 @@ class LambdaTransformerConfig:
         """p = 31, d_model 64, PT 2,500 AdamW steps on 577 pairs, 3 tasks × 3 α of 1,500 GD
         steps.
 
-        Sized by a pilot seed (not recorded): PT at lr 3e-3, weight decay 1 generalizes
+        Sized by a pilot seed outside the sweep: PT at lr 3e-3, weight decay 1 generalizes
         (test accuracy 0.95 at step 1,700, 1.00 from 2,000); FT by GD at lr 0.1 learns the new
         operation * from 577 pairs (test accuracy 0.56 at 2,000 steps, train 0.99; at lr 0.03
         train 0.65 and test 0.19) while the MLP's λ/c moves by 0.01; lr 0.3 diverges. About 3
@@ -390,7 +390,7 @@ class FourierConfig:
         """p = 31, d_model 64, 3,000 AdamW steps at lr 1e-3 and weight decay 0.1, recorded
         every 50 steps: about 20 s a run on one quiet core.
 
-        Sized by a pilot seed (1000, not recorded). The PT of ``modular_lambda`` (lr 3e-3,
+        Sized by a pilot seed outside the sweep (1000). The PT of ``modular_lambda`` (lr 3e-3,
         weight decay 1) erases the scale: weight decay shrinks every weight by e^{-3} in 1,000
         steps, and at s = 4 the embeddings reached 1.9 effective frequencies, at s = 1/4 1.7,
         with train accuracy swinging (0.98 to 0.85 and back). At lr 1e-3 and weight decay 0.1

@@ -33,6 +33,14 @@ from sphinx.util.docutils import SphinxDirective
 logger = logging.getLogger(__name__)
 
 
+def _note_sources(env) -> None:
+    """Rebuild the page when the registry or a recorded file changes."""
+    root = Path(env.srcdir)
+    for path in [root / "dlnft" / "experiments" / "predictions.py",
+                 *sorted((root / "data" / "results").glob("*.json"))]:
+        env.note_dependency(str(path))
+
+
 class ScoreboardDirective(SphinxDirective):
     """``scoreboard``: the table of every prediction and its verdict (no content)."""
 
@@ -40,10 +48,7 @@ class ScoreboardDirective(SphinxDirective):
     option_spec = {"compact": directives.flag}
 
     def run(self) -> list[nodes.Node]:
-        root = Path(self.env.srcdir)
-        for path in [root / "dlnft" / "experiments" / "predictions.py",
-                     *sorted((root / "data" / "results").glob("*.json"))]:
-            self.env.note_dependency(str(path))
+        _note_sources(self.env)
         try:
             from dlnft.experiments import report
 
@@ -72,10 +77,7 @@ class HeadlineFigureDirective(SphinxDirective):
     has_content = True
 
     def run(self) -> list[nodes.Node]:
-        root = Path(self.env.srcdir)
-        for path in [root / "dlnft" / "experiments" / "predictions.py",
-                     *sorted((root / "data" / "results").glob("*.json"))]:
-            self.env.note_dependency(str(path))
+        _note_sources(self.env)
         try:
             import matplotlib
 

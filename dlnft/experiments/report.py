@@ -507,15 +507,20 @@ SCORE_COLOUR = {
 of the result box's border, ``_static/result.css``)."""
 
 
+def _check_plot_args(board, width) -> None:
+    """The arguments of :func:`scoreboard_plot` and :func:`headline_plot`, or ValueError."""
+    if not isinstance(board, Scoreboard):
+        raise ValueError(f"board must be a Scoreboard (see scoreboard), got {board!r}")
+    if not (isinstance(width, (int, float)) and 2 <= width <= 10):
+        raise ValueError(f"width must be between 2 and 10 inches, got {width!r}")
+
+
 def scoreboard_plot(board: Scoreboard, width: float = 4.67):
     """How many predictions of ``board`` have each verdict: one horizontal bar per verdict
     that occurs, in :data:`SCORE_COLOUR`, the count written at its end, in the order of
     :data:`dlnft.experiments.summary.VERDICTS` then "not recorded". width: inches (the
     height follows from the number of bars). Returns the matplotlib Figure."""
-    if not isinstance(board, Scoreboard):
-        raise ValueError(f"board must be a Scoreboard (see scoreboard), got {board!r}")
-    if not (isinstance(width, (int, float)) and 2 <= width <= 10):
-        raise ValueError(f"width must be between 2 and 10 inches, got {width!r}")
+    _check_plot_args(board, width)
     counts = board.counts()
     order = [v for v in (*VERDICTS, NOT_RECORDED) if v in counts]
     fig, ax = plt.subplots(figsize=(width, 0.55 + 0.32 * len(order)))
@@ -545,10 +550,7 @@ def headline_plot(board: Scoreboard, width: float = 4.67):
     is linear within (-1, 1) and logarithmic beyond (``symlog``), so that effects of 0.1 δ and
     of 15 δ both show. width: inches (the height follows from the rows). Returns the Figure.
     """
-    if not isinstance(board, Scoreboard):
-        raise ValueError(f"board must be a Scoreboard (see scoreboard), got {board!r}")
-    if not (isinstance(width, (int, float)) and 2 <= width <= 10):
-        raise ValueError(f"width must be between 2 and 10 inches, got {width!r}")
+    _check_plot_args(board, width)
     rows = board.rows
     if not rows:
         raise ValueError("board must hold at least one prediction, got none")
